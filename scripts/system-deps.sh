@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Keyhall's build and tests need: python-ldap builds against
+# libldap/libsasl, the tests run a private slapd and PostgreSQL, the browser tests Chromium.
+# As root it installs them; otherwise it prints the exact command and fails.
+set -euo pipefail
+
+packages=(libldap2-dev libsasl2-dev slapd ldap-utils postgresql chromium)
+if [[ "${1:-}" == "--runtime" ]]; then
+  packages=(libldap2-dev libsasl2-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "Keyhall needs these Debian packages; run as root:" >&2
+  echo "  apt-get update && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+# slapd must not configure or start a system instance: the tests run their own.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,44 @@
+"""The `keyhall` command. Each command is parse -> one use case -> print; errors are one line."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
+from keyhall.cli.groups import group
+from keyhall.cli.settings import settings
+from keyhall.cli.users import user
+from keyhall.config import load_config
+
+
+@click.group(cls=KeyhallGroup)
+@click.version_option(package_name="keyhall")
+def main() -> None:
+    """Keyhall: one account for every self-hosted app."""
+    # Everything Keyhall writes (database, keys, secrets) is private to its user.
+    os.umask(0o077)
+
+
+@main.command()
+def serve() -> None:
+    """Start the HTTP server and the LDAP listener."""
+    from keyhall.serve import run
+
+    run(load_config())
+
+
+@main.command()
+@json_option
+def migrate(as_json: bool) -> None:
+    """Bring the database schema up to date."""
+    from keyhall.storage.migrate import current_revision
+
+    with instance() as inst:
+        revision = current_revision(inst.store.engine)
+        emit(as_json, {"revision": revision}, f"database schema at revision {revision}")
+
+
+for command in (user, group, settings):
+    main.add_command(command)

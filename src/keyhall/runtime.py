@@ -1,0 +1,35 @@
+"""Opening an instance: data directory, database, migrations, directory service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keyhall.config import Config
+from keyhall.datadir import ensure_data_dir, ensure_secret
+from keyhall.directory.service import Directory
+from keyhall.storage import migrate
+from keyhall.storage.store import Store
+
+
+@dataclass
+class Instance:
+    config: Config
+    store: Store
+    directory: Directory
+    secret_key: bytes
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_instance(config: Config) -> Instance:
+    ensure_data_dir(config.data_dir)
+    # One instance secret for HMACs and encryption at rest; several nodes must share it.
+    secret_key = (
+        bytes.fromhex(config.secret_key)
+        if config.secret_key
+        else ensure_secret(config.data_dir / "secret.key")
+    )
+    store = Store(config.db_url)
+    migrate.upgrade(store.engine)
+    return Instance(config, store, Directory(store), secret_key)

@@ -1,0 +1,103 @@
+"""`keyhall serve`: one process running the HTTP app, the LDAP listener and the view refresher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Generator
+
+import uvicorn
+
+from keyhall.app import create_app
+from keyhall.config import Config, split_addr
+from keyhall.logs import configure_logging, get_logger
+from keyhall.runtime import Instance, open_instance
+
+log = get_logger("keyhall.serve")
+REFRESH_INTERVAL = 0.25
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # `run` owns SIGTERM/SIGINT so that every service stops together.
+        yield
+
+
+def run(config: Config) -> None:
+    configure_logging(config.log_level, config.log_format)
+    asyncio.run(serve(config))
+
+
+async def serve(config: Config) -> None:
+    inst = await asyncio.to_thread(open_instance, config)
+    await asyncio.to_thread(inst.directory.refresh)
+    view = inst.directory.view
+    log.info(
+        "directory loaded", users=len(view.users), groups=len(view.groups), version=view.version
+    )
+    _print_first_start_hint(inst)
+
+    host, port = split_addr(config.http_addr)
+    server = _Server(
+        uvicorn.Config(
+            create_app(inst),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    tasks = [
+        asyncio.create_task(server.serve(), name="http"),
+        asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
+    ]
+    log.info("listening", http=config.http_addr, public_url=config.public_url)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down")
+    server.should_exit = True
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("service failed", service=task.get_name(), error=str(task.exception()))
+    inst.close()
+    log.info("stopped")
+
+
+async def _refresh_view(inst: Instance, stop: asyncio.Event) -> None:
+    """Poll the directory version; fetch changes in a thread, apply them on the loop."""
+    view = inst.directory.view
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REFRESH_INTERVAL)
+        if stop.is_set():
+            return
+        try:
+            changes = await asyncio.to_thread(inst.store.changes_since, view.version)
+        except Exception as exc:
+            log.warning("directory refresh failed", error=str(exc))
+            continue
+        if changes.version != view.version:
+            view.apply(changes)
+
+
+def _print_first_start_hint(inst: Instance) -> None:
+    if any(u.role.value == "owner" for u in inst.directory.view.all_users()):
+        return
+    print(
+        "\nKeyhall has no owner yet. Create the first account (it becomes the owner):\n"
+        "  echo 'a long password' | .venv/bin/keyhall user add alice --email alice@example.com "
+        "--password-stdin\n"
+        f"then sign in at {inst.config.public_url}/\n",
+        flush=True,
+    )

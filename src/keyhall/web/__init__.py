@@ -1,0 +1,1 @@
+"""HTTP adapter: routes translate requests into use-case calls and render the results."""
