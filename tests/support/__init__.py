@@ -1,0 +1,1 @@
+"""Real peers for the tests: Keyhall itself as a process, a throwaway PostgreSQL cluster."""
