@@ -6,6 +6,7 @@ import os
 
 import click
 
+from keyhall.cli import credentials as _credentials  # noqa: F401 - adds `user` subcommands
 from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
 from keyhall.cli.groups import group
 from keyhall.cli.settings import settings
