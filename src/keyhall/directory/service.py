@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from keyhall.directory import hashes as _hashes  # noqa: F401 - registers imported-hash verifiers
 from keyhall.directory import validation as v
 from keyhall.directory.models import (
     LOCAL_SOURCE,
