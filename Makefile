@@ -33,6 +33,7 @@ test: check
 
 bench: install-test
 	$(BIN)/python bench/directory.py
+	$(BIN)/python -m bench.ldap
 
 clean:
 	rm -rf $(VENV) keyhall-data

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import SubprocessError
 from typing import Any
 
 from bench import ldap_keyhall, ldap_slapd, procstat
@@ -42,6 +43,7 @@ from bench.ldap_load import Connection, LdapError, Operation, Outcome, connect, 
 
 USER_ATTRIBUTES = ("uid", "cn", "mail", "displayName", "givenName", "sn", "memberOf", "entryUUID")
 SCENARIO_TIMEOUT = 300.0
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # Issue 4's targets, as Keyhall/slapd throughput ratios per scenario.
 RATIO_TARGETS = {"search": 0.8, "groups": 0.8, "bind": 0.5}
@@ -376,7 +378,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--binds", type=int, default=10_000)
     parser.add_argument("--logins", type=int, default=1_000)
     parser.add_argument("--quick", action="store_true", help="a tenth of the operations")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--json", type=Path, help="JSON results (default bench/results/...)")
     return parser.parse_args(argv)
 
 
@@ -396,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the `finally` below stops every server it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started: list[ldap_slapd.Slapd | ldap_keyhall.Keyhall] = []
+    broken = False
     with tempfile.TemporaryDirectory(prefix="keyhall-ldap-bench-") as tmp:
         try:
             targets: list[Target] = []
@@ -409,14 +412,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 targets.append(Target("slapd", slapd.port, slapd.pid, service))
             if "keyhall" in servers:
                 t0 = time.monotonic()
-                keyhall = ldap_keyhall.start(
-                    Path(tmp) / "keyhall" / "data", free_port(), free_port(), dataset
-                )
-                started.append(keyhall)
-                print(f"keyhall seeded and serving in {time.monotonic() - t0:.1f} s", flush=True)
-                targets.append(
-                    Target("keyhall", keyhall.port, keyhall.pid, keyhall.service_account())
-                )
+                try:
+                    keyhall = ldap_keyhall.start(
+                        Path(tmp) / "keyhall" / "data", free_port(), free_port(), dataset
+                    )
+                    started.append(keyhall)
+                    service = keyhall.service_account()
+                except (OSError, RuntimeError, ValueError, KeyError, SubprocessError) as exc:
+                    # Still measure the peer; the exit status reports the failure.
+                    print(f"Keyhall could not be benchmarked: {exc!r}", flush=True)
+                    broken = True
+                else:
+                    print(f"keyhall seeded and serving in {time.monotonic() - t0:.1f} s")
+                    targets.append(Target("keyhall", keyhall.port, keyhall.pid, service))
             print(
                 f"{dataset.user_count} users, {dataset.group_count} groups; "
                 f"{plan.connections} connections, {plan.depth} searches in flight per connection",
@@ -430,9 +438,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines, data = report(results, memory, plan)
     lines.append(f"\nload average after: {loadavg()}")
     print("\n".join(lines))
-    if args.json is not None:
-        args.json.write_text(json.dumps(data, indent=2))
-    failed = any(o.errors for outcomes in results.values() for o in outcomes)
+    output = args.json or RESULTS_DIR / time.strftime("ldap-%Y%m%d-%H%M%S.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(data, indent=2))
+    print(f"results written to {output}")
+    failed = broken or any(o.errors for outcomes in results.values() for o in outcomes)
     return 1 if failed else 0
 
 

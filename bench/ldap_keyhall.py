@@ -79,8 +79,10 @@ def seed(data_dir: Path, dataset: Dataset) -> None:
                     for g in range(dataset.group_count)
                 ],
             )
-            user_numbers = dict(w.conn.execute(sa.select(t.users.c.username, t.users.c.number)))
-            group_numbers = dict(w.conn.execute(sa.select(t.groups.c.name, t.groups.c.number)))
+            users = sa.select(t.users.c.username, t.users.c.number)
+            user_numbers = dict(w.conn.execute(users).tuples().all())
+            groups = sa.select(t.groups.c.name, t.groups.c.number)
+            group_numbers = dict(w.conn.execute(groups).tuples().all())
             w.conn.execute(
                 sa.insert(t.memberships),
                 [
