@@ -8,6 +8,7 @@ then runs four scenarios on each, alternating servers scenario by scenario so ba
 hits both alike:
 
 - search: the service account looks up one user by `(|(uid=X)(mail=X))` under ou=users;
+- search1: the same with one request at a time per connection (latency without queueing);
 - groups: the service account searches ou=groups for `(member=<user DN>)`;
 - bind:   repeated simple binds as one user per connection;
 - login:  JetBrains Hub's login: a service search `(&(objectClass=inetOrgPerson)(uid=X))`,
@@ -31,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from subprocess import SubprocessError
 from typing import Any
@@ -46,7 +47,7 @@ SCENARIO_TIMEOUT = 300.0
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # Issue 4's targets, as Keyhall/slapd throughput ratios per scenario.
-RATIO_TARGETS = {"search": 0.8, "groups": 0.8, "bind": 0.5}
+RATIO_TARGETS = {"search": 0.8, "search1": 0.8, "groups": 0.8, "bind": 0.5}
 P99_TARGET_MS = 5.0
 MEMORY_TARGET_MB = 150.0
 
@@ -195,11 +196,14 @@ async def login_scenario(
     return [worker(c) for c in conns for _ in range(plan.depth)], conns
 
 
-SCENARIOS: dict[str, Scenario] = {
-    "search": search_scenario,
-    "groups": group_scenario,
-    "bind": bind_scenario,
-    "login": login_scenario,
+SCENARIOS: dict[str, tuple[Scenario, int | None]] = {
+    # name: (scenario, requests in flight per connection if not --depth)
+    "search": (search_scenario, None),
+    # The same searches one at a time per connection: latency without pipelining's queueing.
+    "search1": (search_scenario, 1),
+    "groups": (group_scenario, None),
+    "bind": (bind_scenario, 1),
+    "login": (login_scenario, None),
 }
 
 
@@ -223,7 +227,9 @@ async def discover_dn_template(target: Target) -> None:
 
 async def run_scenario(target: Target, plan: Plan, name: str) -> Outcome:
     count = plan.counts[name]
-    scenario = SCENARIOS[name]
+    scenario, depth = SCENARIOS[name]
+    if depth is not None:
+        plan = replace(plan, depth=depth)
     outcome = Outcome(name, count)
     try:
         # Warm up with other users than the measured ones (login must not find them cached).
@@ -388,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dataset = Dataset(args.users, args.groups)
     counts = {
         "search": args.searches // scale,
+        "search1": args.searches // 2 // scale,
         "groups": args.searches // scale,
         "bind": args.binds // scale,
         # Each login is a different user, and the warm-up uses others: keep within the directory.
