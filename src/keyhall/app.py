@@ -5,15 +5,21 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from keyhall.oidc.provider import Provider
 from keyhall.runtime import Instance
-from keyhall.web import health
+from keyhall.web import health, login, oidc
 
 
 def create_app(inst: Instance) -> Starlette:
     routes = [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
+        *oidc.ROUTES,
+        *login.ROUTES,
     ]
     app = Starlette(routes=routes)
     app.state.instance = inst
+    provider = Provider(inst)
+    provider.start()
+    app.state.provider = provider
     return app

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from keyhall.config import Config
 from keyhall.datadir import ensure_data_dir, ensure_secret
 from keyhall.directory.service import Directory
+from keyhall.oidc import offboarding as oidc_offboarding
 from keyhall.storage import migrate
 from keyhall.storage.store import Store
 
@@ -32,4 +33,7 @@ def open_instance(config: Config) -> Instance:
     )
     store = Store(config.db_url)
     migrate.upgrade(store.engine)
-    return Instance(config, store, Directory(store), secret_key)
+    instance = Instance(config, store, Directory(store), secret_key)
+    # Disabling, deleting or re-passwording a user ends their SSO sessions and tokens.
+    oidc_offboarding.register(instance)
+    return instance

@@ -40,9 +40,10 @@ async def serve(config: Config) -> None:
     _print_first_start_hint(inst)
 
     host, port = split_addr(config.http_addr)
+    app = create_app(inst)
     server = _Server(
         uvicorn.Config(
-            create_app(inst),
+            app,
             host=host,
             port=port,
             log_config=None,
@@ -59,6 +60,7 @@ async def serve(config: Config) -> None:
     tasks = [
         asyncio.create_task(server.serve(), name="http"),
         asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
+        asyncio.create_task(app.state.provider.run_background(stop), name="oidc"),
     ]
     log.info("listening", http=config.http_addr, public_url=config.public_url)
     stopper = asyncio.create_task(stop.wait())

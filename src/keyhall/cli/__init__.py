@@ -7,8 +7,10 @@ import os
 import click
 
 from keyhall.cli import credentials as _credentials  # noqa: F401 - adds `user` subcommands
+from keyhall.cli.clients import client
 from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
 from keyhall.cli.groups import group
+from keyhall.cli.keys import keys
 from keyhall.cli.settings import settings
 from keyhall.cli.users import user
 from keyhall.config import load_config
@@ -41,5 +43,5 @@ def migrate(as_json: bool) -> None:
         emit(as_json, {"revision": revision}, f"database schema at revision {revision}")
 
 
-for command in (user, group, settings):
+for command in (user, group, settings, client, keys):
     main.add_command(command)

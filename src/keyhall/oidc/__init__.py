@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: one spec (or one section of one) per module."""

@@ -1,0 +1,182 @@
+"""The provider: the OIDC parts wired over one instance — store, keys, Authlib server, clock.
+
+Every method here is synchronous and may touch the database or sign: the web layer calls them
+through a thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from keyhall.directory.models import User
+from keyhall.logs import get_logger
+from keyhall.oidc import access_token, id_token
+from keyhall.oidc.claims import EXTRA_CLAIMS, user_claims
+from keyhall.oidc.clients import Client
+from keyhall.oidc.grant import Grant, digest, new_secret
+from keyhall.oidc.keys import KeyRing
+from keyhall.oidc.pkce import S256CodeChallenge
+from keyhall.oidc.server import Server
+from keyhall.oidc.token import AuthorizationCodeGrant, RefreshTokenGrant
+from keyhall.runtime import Instance
+from keyhall.storage.oidc_store import OidcStore, TokenRow
+
+CODE_LIFETIME = timedelta(seconds=60)
+KEY_RELOAD_SECONDS = 10.0
+log = get_logger("keyhall.oidc")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Provider:
+    def __init__(self, inst: Instance, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.inst = inst
+        self.directory = inst.directory
+        self.issuer = inst.config.issuer
+        self.store = OidcStore(inst.store)
+        self.keys = KeyRing(self.store, inst.secret_key)
+        self.now = clock
+        self.server = Server(self)
+        self.wake = asyncio.Event()
+        self.server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.server.register_grant(RefreshTokenGrant)
+        from keyhall.oidc.introspection import IntrospectionEndpoint
+        from keyhall.oidc.revocation import RevocationEndpoint
+
+        self.server.register_endpoint(RevocationEndpoint)
+        self.server.register_endpoint(IntrospectionEndpoint)
+
+    def start(self) -> None:
+        """Load (on first start: create) the signing keys."""
+        self.keys.ensure(self.now())
+
+    # -- lookups -------------------------------------------------------------------------
+    def client(self, client_id: str | None) -> Client | None:
+        if not client_id:
+            return None
+        return self.store.client(client_id)
+
+    def active_user(self, user_id: str) -> User | None:
+        user = self.directory.view.users.get(user_id)
+        if user is None and self.directory.refresh():
+            user = self.directory.view.users.get(user_id)
+        return user if user is not None and user.can_log_in else None
+
+    def user_claims(
+        self, user: User, client: Client, scope: str, requested: Any = ()
+    ) -> dict[str, Any]:
+        return user_claims(user, self.directory.view, client, scope, requested)
+
+    def extra_claims(self, user: User, client: Client) -> dict[str, Any]:
+        view = self.directory.view
+        return {n: EXTRA_CLAIMS[n](user, view, client) for n in client.settings.extra_claims}
+
+    def allowed(self, user: User, client: Client) -> bool:
+        """A client limited to some groups admits only their members (built-in groups count)."""
+        wanted = set(client.settings.allowed_groups)
+        if not wanted:
+            return True
+        from keyhall.oidc.claims import group_names
+
+        return bool(wanted & set(group_names(user, self.directory.view)))
+
+    # -- issuance ------------------------------------------------------------------------
+    def issue_tokens(
+        self, grant: Grant, client: Client, user: User, *, refresh: bool | None = None
+    ) -> dict[str, Any]:
+        """RFC 6749 §5.1 and OIDC Core §3.1.3.3: access token, maybe refresh and ID tokens."""
+        now = self.now()
+        s = client.settings
+        scopes = grant.scopes
+        at = access_token.mint(
+            self.keys,
+            fmt=s.access_token_format,
+            alg=s.signing_alg,
+            issuer=self.issuer,
+            grant=grant,
+            username=user.username,
+            now=now,
+            lifetime=s.access_token_lifetime,
+            extra_claims=self.extra_claims(user, client),
+        )
+        body: dict[str, Any] = {
+            "access_token": at,
+            "token_type": "Bearer",
+            "expires_in": s.access_token_lifetime,
+            "scope": grant.scope,
+        }
+        rows = [self._row(at, "access", grant, now, s.access_token_lifetime)]
+        # Refresh tokens for offline access (no prompt=consent needed) and confidential clients.
+        if refresh is None:
+            refresh = "offline_access" in scopes or not client.public
+        if refresh:
+            rt = new_secret()
+            rows.append(self._row(rt, "refresh", grant, now, s.refresh_token_lifetime))
+            body["refresh_token"] = rt
+        if "openid" in scopes:
+            body["id_token"] = id_token.mint(
+                self.keys,
+                alg=s.signing_alg,
+                issuer=self.issuer,
+                client_id=client.id,
+                now=now,
+                lifetime=s.id_token_lifetime,
+                auth_time=grant.auth_time,
+                sid=grant.sid,
+                amr=grant.amr,
+                nonce=grant.nonce,
+                access_token=at,
+                user_claims=self.user_claims(user, client, grant.scope, grant.claims.id_token),
+            )
+        self.store.insert_tokens(rows)
+        return body
+
+    def _row(self, value: str, kind: str, grant: Grant, now: datetime, lifetime: int) -> TokenRow:
+        return TokenRow(
+            token_hash=digest(value),
+            kind=kind,
+            grant_id=grant.grant_id,
+            client_id=grant.client_id,
+            user_id=grant.user_id,
+            sid=grant.sid,
+            scope=grant.scope,
+            details=grant.details(),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=lifetime),
+            revoked=False,
+            rotated=False,
+        )
+
+    def longest_token_lifetime(self) -> timedelta:
+        lifetimes = [
+            max(c.settings.id_token_lifetime, c.settings.access_token_lifetime)
+            for c in self.store.clients()
+        ]
+        return timedelta(seconds=max(lifetimes, default=3600))
+
+    # -- background work (every node) ----------------------------------------------------
+    async def run_background(self, stop: asyncio.Event) -> None:
+        """Deliver back-channel logouts; pick up rotated keys; drop expired state."""
+        from keyhall.oidc import backchannel
+
+        delivery = asyncio.create_task(backchannel.run(self.store, self.wake, stop))
+        ticks = 0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), KEY_RELOAD_SECONDS)
+            ticks += 1
+            try:
+                await asyncio.to_thread(self.keys.reload)
+                if ticks % 6 == 0:
+                    now = self.now()
+                    await asyncio.to_thread(self.store.delete_expired, now)
+                    await asyncio.to_thread(self.keys.prune, now)
+            except Exception as exc:
+                log.warning("oidc housekeeping failed", error=str(exc))
+        await delivery

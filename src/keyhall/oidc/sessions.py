@@ -1,0 +1,70 @@
+"""OpenID Connect Session Management: SSO sessions and how they end.
+
+A session is what the browser's cookie points to (the cookie value is stored only as a digest);
+its `sid` is the public id put in ID tokens, access tokens and logout tokens. Ending a session —
+by logout, by an admin, or because its user was disabled, deleted or changed password —
+revokes its tokens and queues back-channel logout to every client that took part.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from keyhall.directory.models import User
+from keyhall.oidc.backchannel import logout_token
+from keyhall.oidc.grant import digest
+from keyhall.oidc.keys import KeyRing
+from keyhall.storage.oidc_store import OidcStore, SessionRow
+
+COOKIE_NAME = "keyhall_session"
+
+
+class Sessions:
+    def __init__(self, store: OidcStore, keys: KeyRing, issuer: str) -> None:
+        self.store = store
+        self.keys = keys
+        self.issuer = issuer
+
+    def create(
+        self, user: User, amr: list[str], now: datetime, lifetime: timedelta
+    ) -> tuple[SessionRow, str]:
+        """Start a session; return it and the cookie value (shown only here)."""
+        cookie = secrets.token_urlsafe(32)
+        row = SessionRow(secrets.token_urlsafe(24), user.id, now, amr, now + lifetime)
+        self.store.insert_session(row.sid, digest(cookie), row, now)
+        return row, cookie
+
+    def from_cookie(self, cookie: str | None, now: datetime) -> SessionRow | None:
+        if not cookie:
+            return None
+        row = self.store.session(cookie_hash=digest(cookie))
+        if row is None or row.expires_at <= now:
+            return None
+        return row
+
+    def end(self, sid: str, username: str, now: datetime) -> list[str]:
+        """End a session; queue logout tokens; return the client ids told."""
+        _, client_ids = self.store.end_session(sid)
+        self._notify(client_ids, username, sid, now)
+        return client_ids
+
+    def end_all(self, user: User, now: datetime, *, revoke_offline: bool) -> None:
+        for sid in self.store.session_sids_of_user(user.id):
+            self.end(sid, user.username, now)
+        if revoke_offline:
+            self.store.revoke_tokens(user_id=user.id)
+
+    def _notify(self, client_ids: list[str], username: str, sid: str, now: datetime) -> None:
+        items = []
+        for client_id in client_ids:
+            client = self.store.client(client_id)
+            if client is None or not client.backchannel_logout_uri:
+                continue
+            if not self.keys.keys:
+                self.keys.reload()
+            token = logout_token(
+                self.keys, issuer=self.issuer, client=client, sub=username, sid=sid, now=now
+            )
+            items.append((client.id, client.backchannel_logout_uri, token))
+        self.store.enqueue_logouts(items, now)

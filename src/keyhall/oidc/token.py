@@ -1,0 +1,131 @@
+"""RFC 6749 §4.1.3 and §6: the token endpoint's grants — authorization code and refresh token.
+
+Authlib authenticates the client (RFC 6749 §2.3.1: basic with form-urlencoded credentials, or
+post; `none` for public clients), checks the code's redirect URI and PKCE verifier, and the
+refresh token's scope. These classes add the storage rules: a code works once, and replaying it
+revokes what it issued (§4.1.2); public clients' refresh tokens rotate, and replaying a rotated
+one revokes the family (RFC 9700 §4.14.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import grants
+
+from keyhall.directory.models import User
+from keyhall.oidc.errors import InvalidGrantError
+from keyhall.oidc.grant import Grant, StoredToken, digest
+
+if TYPE_CHECKING:
+    from keyhall.oidc.provider import Provider
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemedCode:
+    grant: Grant
+    redirect_uri: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.grant.scope
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    @property
+    def provider(self) -> Provider:
+        return self.server.provider  # type: ignore[no-any-return]
+
+    def query_authorization_code(self, code: str, client: Any) -> RedeemedCode | None:
+        p = self.provider
+        row = p.store.consume_code(digest(code))
+        if row is None or row.client_id != client.id:
+            return None
+        if row.used:
+            p.store.revoke_tokens(grant_id=row.grant_id)
+            return None
+        if row.expires_at <= p.now():
+            return None
+        grant = Grant.from_row(
+            grant_id=row.grant_id,
+            client_id=row.client_id,
+            user_id=row.user_id,
+            sid=row.sid,
+            scope=row.scope,
+            details=row.details,
+        )
+        return RedeemedCode(
+            grant,
+            row.redirect_uri,
+            row.details.get("code_challenge"),
+            row.details.get("code_challenge_method"),
+        )
+
+    def authenticate_user(self, authorization_code: RedeemedCode) -> User | None:
+        return self.provider.active_user(authorization_code.grant.user_id)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        code: RedeemedCode = self.request.authorization_code
+        user = self.authenticate_user(code)
+        if user is None:
+            raise InvalidGrantError("The user of this code can no longer sign in.")
+        token = self.provider.issue_tokens(code.grant, self.request.client, user)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def delete_authorization_code(self, authorization_code: RedeemedCode) -> None:
+        """Codes are marked used when redeemed and removed when they expire."""
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    @property
+    def provider(self) -> Provider:
+        return self.server.provider  # type: ignore[no-any-return]
+
+    def authenticate_refresh_token(self, refresh_token: str) -> StoredToken | None:
+        p = self.provider
+        row = p.store.token(digest(refresh_token))
+        if row is None or row.kind != "refresh":
+            return None
+        token = StoredToken(row, p.now())
+        if not token.is_active():
+            return None
+        if row.rotated:
+            # A rotated refresh token came back: it leaked or was replayed. End the family.
+            p.store.revoke_tokens(grant_id=row.grant_id)
+            return None
+        return token
+
+    def authenticate_user(self, refresh_token: StoredToken) -> User | None:
+        return self.provider.active_user(refresh_token.row.user_id)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        stored: StoredToken = self.request.refresh_token
+        client = self.request.client
+        user = self.authenticate_user(stored)
+        if user is None:
+            raise InvalidGrantError("The user of this token can no longer sign in.")
+        p = self.provider
+        rotate = client.public
+        if rotate and not p.store.mark_rotated(stored.row.token_hash):
+            p.store.revoke_tokens(grant_id=stored.row.grant_id)
+            raise InvalidGrantError()
+        grant = stored.grant
+        scope = self.request.payload.scope
+        if scope:
+            granted = set(grant.scope.split())
+            grant = replace(grant, scope=" ".join(s for s in scope.split() if s in granted))
+        token = p.issue_tokens(grant, client, user, refresh=rotate)
+        if not rotate:
+            token["refresh_token"] = self.request.form["refresh_token"]
+        return 200, token, self.TOKEN_RESPONSE_HEADER

@@ -1,0 +1,26 @@
+"""OpenID Connect Core §5.3: the UserInfo endpoint, with RFC 6750 bearer token errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keyhall.oidc.errors import InsufficientScopeError, InvalidTokenError
+from keyhall.oidc.grant import StoredToken, digest
+from keyhall.oidc.provider import Provider
+
+
+def userinfo(provider: Provider, bearer: str | None) -> dict[str, Any]:
+    """The claims an access token (opaque or JWT, both stored hashed) entitles its client to."""
+    if not bearer:
+        raise InvalidTokenError("Missing access token.")
+    row = provider.store.token(digest(bearer))
+    if row is None or row.kind != "access" or not StoredToken(row, provider.now()).is_active():
+        raise InvalidTokenError("The access token is invalid, expired or revoked.")
+    user = provider.active_user(row.user_id)
+    client = provider.client(row.client_id)
+    if user is None or client is None:
+        raise InvalidTokenError("The access token is invalid, expired or revoked.")
+    grant = StoredToken(row, provider.now()).grant
+    if "openid" not in grant.scopes:
+        raise InsufficientScopeError("The access token was not issued for OpenID Connect.")
+    return provider.user_claims(user, client, grant.scope, grant.claims.userinfo)

@@ -1,0 +1,535 @@
+"""SQL for the OpenID Connect provider: the storage hooks behind clients, keys, flows and tokens.
+
+Every method is one short transaction, so any node sharing the database can take over any step.
+Single-use rules (codes, rotated refresh tokens) are enforced by conditional UPDATEs whose row
+count says who won, which holds on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from keyhall.oidc.clients import Client, ClientSettings
+from keyhall.storage import oidc_tables as t
+from keyhall.storage.store import Store, utc
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRow:
+    kid: str
+    alg: str
+    state: str
+    public_jwk: dict[str, Any]
+    private_enc: bytes
+    created_at: datetime
+    retire_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRow:
+    id: str
+    browser_hash: str
+    step: str
+    request: dict[str, Any]
+    user_id: str | None
+    session_sid: str | None
+    amr: list[str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    sid: str
+    user_id: str
+    auth_time: datetime
+    amr: list[str]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRow:
+    grant_id: str
+    client_id: str
+    user_id: str
+    sid: str
+    redirect_uri: str
+    scope: str
+    details: dict[str, Any]
+    used: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    token_hash: str
+    kind: str
+    grant_id: str
+    client_id: str
+    user_id: str
+    sid: str
+    scope: str
+    details: dict[str, Any]
+    issued_at: datetime
+    expires_at: datetime
+    revoked: bool
+    rotated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    client_id: str
+    uri: str
+    logout_token: str
+    attempts: int
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        id=row.id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        redirect_uris=tuple(row.redirect_uris),
+        post_logout_redirect_uris=tuple(row.post_logout_redirect_uris),
+        backchannel_logout_uri=row.backchannel_logout_uri,
+        settings=ClientSettings.from_json(row.settings),
+        created_at=utc(row.created_at),
+    )
+
+
+def _token(row: Any) -> TokenRow:
+    return TokenRow(
+        row.token_hash,
+        row.kind,
+        row.grant_id,
+        row.client_id,
+        row.user_id,
+        row.sid,
+        row.scope,
+        row.details,
+        utc(row.issued_at),
+        utc(row.expires_at),
+        bool(row.revoked),
+        bool(row.rotated),
+    )
+
+
+class OidcStore:
+    def __init__(self, store: Store) -> None:
+        self.engine = store.engine
+
+    # -- clients -------------------------------------------------------------------------
+    def client(self, client_id: str) -> Client | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.oidc_clients).where(t.oidc_clients.c.id == client_id))
+            found = row.first()
+        return None if found is None else _client(found)
+
+    def clients(self) -> list[Client]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.oidc_clients).order_by(t.oidc_clients.c.name))
+            return [_client(r) for r in rows]
+
+    def put_client(self, client: Client, now: datetime, *, create: bool) -> bool:
+        values = {
+            "name": client.name,
+            "secret_hash": client.secret_hash,
+            "redirect_uris": list(client.redirect_uris),
+            "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "settings": client.settings.as_json(),
+            "updated_at": now,
+        }
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(t.oidc_clients.c.id).where(t.oidc_clients.c.id == client.id)
+            ).first()
+            if create:
+                if exists is not None:
+                    return False
+                conn.execute(
+                    sa.insert(t.oidc_clients).values(id=client.id, created_at=now, **values)
+                )
+                return True
+            conn.execute(
+                sa.update(t.oidc_clients).where(t.oidc_clients.c.id == client.id).values(**values)
+            )
+            return exists is not None
+
+    def delete_client(self, client_id: str) -> bool:
+        with self.engine.begin() as conn:
+            for table in (t.oidc_codes, t.oidc_tokens, t.oidc_session_clients, t.oidc_consents):
+                conn.execute(sa.delete(table).where(table.c.client_id == client_id))
+            return bool(
+                conn.execute(
+                    sa.delete(t.oidc_clients).where(t.oidc_clients.c.id == client_id)
+                ).rowcount
+            )
+
+    # -- keys ----------------------------------------------------------------------------
+    def key_rows(self) -> list[KeyRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.oidc_keys).order_by(t.oidc_keys.c.created_at))
+            return [
+                KeyRow(
+                    r.kid,
+                    r.alg,
+                    r.state,
+                    r.public_jwk,
+                    bytes(r.private_enc),
+                    utc(r.created_at),
+                    None if r.retire_at is None else utc(r.retire_at),
+                )
+                for r in rows
+            ]
+
+    def replace_keys(
+        self,
+        *,
+        new: Sequence[KeyRow],
+        states: dict[str, tuple[str, datetime | None]],
+        expected_kids: set[str],
+    ) -> bool:
+        """Apply a rotation unless another process changed the key set meanwhile."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7202)")
+            current = set(conn.execute(sa.select(t.oidc_keys.c.kid)).scalars())
+            if current != expected_kids:
+                return False
+            for kid, (state, retire_at) in states.items():
+                if state == "gone":
+                    conn.execute(sa.delete(t.oidc_keys).where(t.oidc_keys.c.kid == kid))
+                else:
+                    conn.execute(
+                        sa.update(t.oidc_keys)
+                        .where(t.oidc_keys.c.kid == kid)
+                        .values(state=state, retire_at=retire_at)
+                    )
+            for key in new:
+                conn.execute(
+                    sa.insert(t.oidc_keys).values(
+                        kid=key.kid,
+                        alg=key.alg,
+                        state=key.state,
+                        public_jwk=key.public_jwk,
+                        private_enc=key.private_enc,
+                        created_at=key.created_at,
+                        retire_at=key.retire_at,
+                    )
+                )
+            return True
+
+    # -- login flows ---------------------------------------------------------------------
+    def insert_flow(self, flow: FlowRow, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(t.login_flows).values(
+                    id=flow.id,
+                    browser_hash=flow.browser_hash,
+                    step=flow.step,
+                    request=flow.request,
+                    user_id=flow.user_id,
+                    session_sid=flow.session_sid,
+                    amr=flow.amr,
+                    created_at=now,
+                    expires_at=flow.expires_at,
+                )
+            )
+
+    def flow(self, flow_id: str) -> FlowRow | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(t.login_flows).where(t.login_flows.c.id == flow_id)).first()
+        if r is None:
+            return None
+        return FlowRow(
+            r.id,
+            r.browser_hash,
+            r.step,
+            r.request,
+            r.user_id,
+            r.session_sid,
+            list(r.amr),
+            utc(r.expires_at),
+        )
+
+    def advance_flow(self, flow_id: str, from_step: str, **values: Any) -> bool:
+        """Move a flow on from `from_step`; False if it was not there (a replay or a race)."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    sa.update(t.login_flows)
+                    .where(t.login_flows.c.id == flow_id, t.login_flows.c.step == from_step)
+                    .values(**values)
+                ).rowcount
+            )
+
+    def delete_flow(self, flow_id: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(sa.delete(t.login_flows).where(t.login_flows.c.id == flow_id)).rowcount
+            )
+
+    # -- SSO sessions --------------------------------------------------------------------
+    def insert_session(self, sid: str, cookie_hash: str, row: SessionRow, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(t.oidc_sessions).values(
+                    sid=sid,
+                    cookie_hash=cookie_hash,
+                    user_id=row.user_id,
+                    auth_time=row.auth_time,
+                    amr=row.amr,
+                    created_at=now,
+                    expires_at=row.expires_at,
+                )
+            )
+
+    def session(
+        self, *, sid: str | None = None, cookie_hash: str | None = None
+    ) -> SessionRow | None:
+        query = sa.select(t.oidc_sessions)
+        if sid is not None:
+            query = query.where(t.oidc_sessions.c.sid == sid)
+        if cookie_hash is not None:
+            query = query.where(t.oidc_sessions.c.cookie_hash == cookie_hash)
+        with self.engine.connect() as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        return SessionRow(r.sid, r.user_id, utc(r.auth_time), list(r.amr), utc(r.expires_at))
+
+    def session_sids_of_user(self, user_id: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(t.oidc_sessions.c.sid).where(t.oidc_sessions.c.user_id == user_id)
+                ).scalars()
+            )
+
+    def add_session_client(self, sid: str, client_id: str) -> None:
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                sa.select(t.oidc_session_clients.c.sid).where(
+                    t.oidc_session_clients.c.sid == sid,
+                    t.oidc_session_clients.c.client_id == client_id,
+                )
+            ).first()
+            if seen is None:
+                conn.execute(sa.insert(t.oidc_session_clients).values(sid=sid, client_id=client_id))
+
+    def end_session(self, sid: str) -> tuple[SessionRow | None, list[str]]:
+        """Delete a session and the tokens bound to it except offline ones; return its clients."""
+        found = self.session(sid=sid)
+        with self.engine.begin() as conn:
+            clients = list(
+                conn.execute(
+                    sa.select(t.oidc_session_clients.c.client_id).where(
+                        t.oidc_session_clients.c.sid == sid
+                    )
+                ).scalars()
+            )
+            conn.execute(
+                sa.delete(t.oidc_session_clients).where(t.oidc_session_clients.c.sid == sid)
+            )
+            deleted = conn.execute(sa.delete(t.oidc_sessions).where(t.oidc_sessions.c.sid == sid))
+            conn.execute(
+                sa.update(t.oidc_tokens)
+                .where(
+                    t.oidc_tokens.c.sid == sid,
+                    sa.not_(t.oidc_tokens.c.scope.contains("offline_access")),
+                )
+                .values(revoked=True)
+            )
+        return (found if deleted.rowcount else None), clients
+
+    # -- consents ------------------------------------------------------------------------
+    def consented_scope(self, user_id: str, client_id: str) -> set[str]:
+        with self.engine.connect() as conn:
+            scope = conn.execute(
+                sa.select(t.oidc_consents.c.scope).where(
+                    t.oidc_consents.c.user_id == user_id, t.oidc_consents.c.client_id == client_id
+                )
+            ).scalar()
+        return set((scope or "").split())
+
+    def put_consent(self, user_id: str, client_id: str, scope: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.delete(t.oidc_consents).where(
+                    t.oidc_consents.c.user_id == user_id, t.oidc_consents.c.client_id == client_id
+                )
+            )
+            conn.execute(
+                sa.insert(t.oidc_consents).values(
+                    user_id=user_id, client_id=client_id, scope=scope, granted_at=now
+                )
+            )
+
+    # -- codes ---------------------------------------------------------------------------
+    def insert_code(self, code_hash: str, code: CodeRow) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(t.oidc_codes).values(
+                    code_hash=code_hash,
+                    grant_id=code.grant_id,
+                    client_id=code.client_id,
+                    user_id=code.user_id,
+                    sid=code.sid,
+                    redirect_uri=code.redirect_uri,
+                    scope=code.scope,
+                    details=code.details,
+                    used=False,
+                    expires_at=code.expires_at,
+                )
+            )
+
+    def consume_code(self, code_hash: str) -> CodeRow | None:
+        """Mark a code used and return it as it was (`used` tells whether it had been)."""
+        with self.engine.begin() as conn:
+            r = conn.execute(
+                sa.select(t.oidc_codes).where(t.oidc_codes.c.code_hash == code_hash)
+            ).first()
+            if r is None:
+                return None
+            won = conn.execute(
+                sa.update(t.oidc_codes)
+                .where(t.oidc_codes.c.code_hash == code_hash, t.oidc_codes.c.used.is_(False))
+                .values(used=True)
+            ).rowcount
+        return CodeRow(
+            r.grant_id,
+            r.client_id,
+            r.user_id,
+            r.sid,
+            r.redirect_uri,
+            r.scope,
+            r.details,
+            not won,
+            utc(r.expires_at),
+        )
+
+    # -- tokens --------------------------------------------------------------------------
+    def insert_tokens(self, rows: Iterable[TokenRow]) -> None:
+        values = [
+            {
+                "token_hash": r.token_hash,
+                "kind": r.kind,
+                "grant_id": r.grant_id,
+                "client_id": r.client_id,
+                "user_id": r.user_id,
+                "sid": r.sid,
+                "scope": r.scope,
+                "details": r.details,
+                "issued_at": r.issued_at,
+                "expires_at": r.expires_at,
+                "revoked": False,
+                "rotated": False,
+            }
+            for r in rows
+        ]
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(t.oidc_tokens), values)
+
+    def token(self, token_hash: str) -> TokenRow | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                sa.select(t.oidc_tokens).where(t.oidc_tokens.c.token_hash == token_hash)
+            ).first()
+        return None if r is None else _token(r)
+
+    def mark_rotated(self, token_hash: str) -> bool:
+        """Retire a refresh token on use; False when it had already been used (a replay)."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    sa.update(t.oidc_tokens)
+                    .where(
+                        t.oidc_tokens.c.token_hash == token_hash,
+                        t.oidc_tokens.c.rotated.is_(False),
+                    )
+                    .values(rotated=True)
+                ).rowcount
+            )
+
+    def revoke_tokens(
+        self,
+        *,
+        token_hash: str | None = None,
+        grant_id: str | None = None,
+        user_id: str | None = None,
+    ) -> int:
+        query = sa.update(t.oidc_tokens).values(revoked=True)
+        if token_hash is not None:
+            query = query.where(t.oidc_tokens.c.token_hash == token_hash)
+        if grant_id is not None:
+            query = query.where(t.oidc_tokens.c.grant_id == grant_id)
+        if user_id is not None:
+            query = query.where(t.oidc_tokens.c.user_id == user_id)
+        with self.engine.begin() as conn:
+            return int(conn.execute(query).rowcount)
+
+    # -- back-channel logout outbox ------------------------------------------------------
+    def enqueue_logouts(self, items: Iterable[tuple[str, str, str]], now: datetime) -> None:
+        values = [
+            {
+                "client_id": client_id,
+                "uri": uri,
+                "logout_token": token,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for client_id, uri, token in items
+        ]
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(t.oidc_logout_outbox), values)
+
+    def claim_logouts(self, now: datetime, lease_until: datetime, limit: int) -> list[OutboxRow]:
+        """Take due deliveries, leasing each so another node doesn't send it at the same time."""
+        box = t.oidc_logout_outbox
+        claimed: list[OutboxRow] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(box).where(box.c.next_attempt_at <= now).order_by(box.c.id).limit(limit)
+            ).all()
+            for r in rows:
+                won = conn.execute(
+                    sa.update(box)
+                    .where(box.c.id == r.id, box.c.next_attempt_at == r.next_attempt_at)
+                    .values(next_attempt_at=lease_until)
+                ).rowcount
+                if won:
+                    claimed.append(OutboxRow(r.id, r.client_id, r.uri, r.logout_token, r.attempts))
+        return claimed
+
+    def finish_logout(self, item_id: int, *, retry_at: datetime | None, attempts: int) -> None:
+        box = t.oidc_logout_outbox
+        with self.engine.begin() as conn:
+            if retry_at is None:
+                conn.execute(sa.delete(box).where(box.c.id == item_id))
+            else:
+                conn.execute(
+                    sa.update(box)
+                    .where(box.c.id == item_id)
+                    .values(next_attempt_at=retry_at, attempts=attempts)
+                )
+
+    # -- housekeeping --------------------------------------------------------------------
+    def delete_expired(self, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(t.oidc_codes).where(t.oidc_codes.c.expires_at < now))
+            conn.execute(sa.delete(t.oidc_tokens).where(t.oidc_tokens.c.expires_at < now))
+            conn.execute(sa.delete(t.login_flows).where(t.login_flows.c.expires_at < now))
+            gone = sa.select(t.oidc_sessions.c.sid).where(t.oidc_sessions.c.expires_at < now)
+            conn.execute(
+                sa.delete(t.oidc_session_clients).where(t.oidc_session_clients.c.sid.in_(gone))
+            )
+            conn.execute(sa.delete(t.oidc_sessions).where(t.oidc_sessions.c.expires_at < now))

@@ -1,0 +1,125 @@
+"""The OpenID Connect provider's tables: clients, keys, login flows, sessions, codes, tokens.
+
+Every piece of flow state lives here so that several nodes sharing one database can serve any
+step of a flow. Secrets (client secrets, session cookies, codes, tokens) are stored as SHA-256
+digests only; signing keys' private halves are encrypted with a key derived from the instance
+secret. Migration 0002 creates these tables.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from keyhall.storage.tables import Timestamp, metadata
+
+oidc_clients = sa.Table(
+    "oidc_clients",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("secret_hash", sa.String(64)),
+    sa.Column("redirect_uris", sa.JSON, nullable=False),
+    sa.Column("post_logout_redirect_uris", sa.JSON, nullable=False),
+    sa.Column("backchannel_logout_uri", sa.Text),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+oidc_keys = sa.Table(
+    "oidc_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("alg", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("private_enc", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("retire_at", Timestamp),
+)
+
+login_flows = sa.Table(
+    "login_flows",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("browser_hash", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(32), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("user_id", sa.String(36)),
+    sa.Column("session_sid", sa.String(64)),
+    sa.Column("amr", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
+oidc_sessions = sa.Table(
+    "oidc_sessions",
+    metadata,
+    sa.Column("sid", sa.String(64), primary_key=True),
+    sa.Column("cookie_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.String(36), nullable=False, index=True),
+    sa.Column("auth_time", Timestamp, nullable=False),
+    sa.Column("amr", sa.JSON, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
+oidc_session_clients = sa.Table(
+    "oidc_session_clients",
+    metadata,
+    sa.Column("sid", sa.String(64), primary_key=True),
+    sa.Column("client_id", sa.String(128), primary_key=True),
+)
+
+oidc_consents = sa.Table(
+    "oidc_consents",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("client_id", sa.String(128), primary_key=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("granted_at", Timestamp, nullable=False),
+)
+
+oidc_codes = sa.Table(
+    "oidc_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("grant_id", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("sid", sa.String(64), nullable=False),
+    sa.Column("redirect_uri", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("used", sa.Boolean, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
+oidc_tokens = sa.Table(
+    "oidc_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("grant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(36), nullable=False, index=True),
+    sa.Column("sid", sa.String(64), nullable=False, index=True),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("issued_at", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("rotated", sa.Boolean, nullable=False),
+)
+
+oidc_logout_outbox = sa.Table(
+    "oidc_logout_outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("client_id", sa.String(128), nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("logout_token", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", Timestamp, nullable=False, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
