@@ -12,6 +12,8 @@ from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
 from keyhall.cli.groups import group
 from keyhall.cli.keys import keys
 from keyhall.cli.settings import settings
+from keyhall.cli.tokens import token
+from keyhall.cli.transfer import export_, import_
 from keyhall.cli.users import user
 from keyhall.config import load_config
 
@@ -43,5 +45,5 @@ def migrate(as_json: bool) -> None:
         emit(as_json, {"revision": revision}, f"database schema at revision {revision}")
 
 
-for command in (user, group, settings, client, keys):
+for command in (user, group, settings, client, keys, token, import_, export_):
     main.add_command(command)
