@@ -85,8 +85,10 @@ def respond(resp: AuthorizationResponse) -> Response:
             {"action": resp.redirect_uri, "params": resp.params, "nonce": nonce},
             csp=csp,
         )
-    sep = "&" if urlsplit(resp.redirect_uri).query else "?"
-    location = resp.redirect_uri + sep + urlencode(resp.params)
+    location = resp.redirect_uri
+    if resp.params:
+        sep = "&" if urlsplit(resp.redirect_uri).query else "?"
+        location += sep + urlencode(resp.params)
     return RedirectResponse(location, status_code=303, headers=security_headers())
 
 
