@@ -100,7 +100,13 @@ def _text(report: Report) -> str:
 def export_(fmt: str, with_hashes: bool, output: str | None) -> None:
     """Export users and groups (JSON Lines round-trips losslessly through `keyhall import`)."""
     with instance() as inst:
-        chunks = export(inst.store, fmt, with_hashes=with_hashes, base_dn=inst.config.ldap_base_dn)
+        chunks = export(
+            inst.store,
+            fmt,
+            actor=CLI_ACTOR,
+            with_hashes=with_hashes,
+            base_dn=inst.config.ldap_base_dn,
+        )
         if output is None:
             for chunk in chunks:
                 sys.stdout.write(chunk)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from keyhall.directory.models import Group, User
+from keyhall.directory.models import Actor, AuditEvent, Group, User
 from keyhall.storage import bulk
 from keyhall.storage.store import Store
 from keyhall.transfer import csv_format, json_format, ldif
@@ -20,12 +20,23 @@ MEDIA_TYPES = {"json": "application/x-ndjson", "csv": "text/csv", "ldif": "text/
 
 
 def export(
-    store: Store, fmt: str, *, with_hashes: bool = False, base_dn: str = "dc=keyhall"
+    store: Store,
+    fmt: str,
+    *,
+    actor: Actor,
+    with_hashes: bool = False,
+    base_dn: str = "dc=keyhall",
 ) -> Iterator[str]:
+    """The export's text, chunk by chunk; audited when the first chunk is asked for."""
+    if fmt not in MEDIA_TYPES:
+        raise ValueError(f"unknown format {fmt!r}")
+    details = {"format": fmt, "with_hashes": with_hashes}
+    now = datetime.now(UTC)
+    store.record_audit(AuditEvent(now, str(actor), "export", fmt, "success", actor.ip, details))
     with store.read() as conn:
         if fmt == "json":
             members = bulk.member_usernames(conn)
-            yield json_format.header(datetime.now(UTC), with_hashes)
+            yield json_format.header(now, with_hashes)
             for user, password_hash in bulk.iter_users(conn):
                 yield json_format.user_line(user, password_hash, with_hashes)
             for group in bulk.iter_groups(conn):
@@ -36,15 +47,13 @@ def export(
             for user, password_hash in bulk.iter_users(conn):
                 shown = password_hash if with_hashes else None
                 yield csv_format.user_row(user, names.get(user.number, []), shown)
-        elif fmt == "ldif":
+        else:
             members = bulk.member_usernames(conn)
             yield "version: 1\n\n"
             for user, password_hash in bulk.iter_users(conn):
                 yield _user_entry(user, password_hash if with_hashes else None, base_dn)
             for group in bulk.iter_groups(conn):
                 yield _group_entry(group, members.get(group.number, []), base_dn)
-        else:
-            raise ValueError(f"unknown format {fmt!r}")
 
 
 def user_dn(username: str, base_dn: str) -> str:

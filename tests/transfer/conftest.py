@@ -1,0 +1,1 @@
+from tests.support.slapd import slapd  # noqa: F401 - the fixture
