@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keyhall.config import Config
+from keyhall.connectors.connector import ExternalDirectory
 from keyhall.datadir import ensure_data_dir, ensure_secret
 from keyhall.directory.service import Directory
 from keyhall.oidc import offboarding as oidc_offboarding
@@ -33,7 +34,10 @@ def open_instance(config: Config) -> Instance:
     )
     store = Store(config.db_url)
     migrate.upgrade(store.engine)
-    instance = Instance(config, store, Directory(store), secret_key)
+    directory = Directory(store)
+    # Directory users' passwords are checked upstream, whichever front asks.
+    ExternalDirectory(directory, secret_key).attach()
+    instance = Instance(config, store, directory, secret_key)
     # Disabling, deleting or re-passwording a user ends their SSO sessions and tokens.
     oidc_offboarding.register(instance)
     return instance

@@ -9,6 +9,7 @@ import click
 from keyhall.cli import credentials as _credentials  # noqa: F401 - adds `user` subcommands
 from keyhall.cli.clients import client
 from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
+from keyhall.cli.external import external
 from keyhall.cli.groups import group
 from keyhall.cli.keys import keys
 from keyhall.cli.settings import settings
@@ -45,5 +46,5 @@ def migrate(as_json: bool) -> None:
         emit(as_json, {"revision": revision}, f"database schema at revision {revision}")
 
 
-for command in (user, group, settings, client, keys, token, import_, export_):
+for command in (user, group, settings, external, client, keys, token, import_, export_):
     main.add_command(command)

@@ -98,6 +98,8 @@ class AuthFailure(enum.StrEnum):
     NO_PASSWORD = "no_password"  # noqa: S105 - a reason, not a secret
     DISABLED = "disabled"
     EXTERNAL_MISSING = "external_missing"
+    EXTERNAL_UNAVAILABLE = "external_unavailable"
+    """The external directory could not be asked (unreachable, slow): nothing was checked."""
     SECOND_FACTOR = "second_factor"
     """The password was right but the one-time code was missing, wrong or already used."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from keyhall.directory import hashes as _hashes  # noqa: F401 - registers imported-hash verifiers
 from keyhall.directory import validation as v
@@ -35,6 +35,18 @@ RevocationListener = Callable[[User, str], None]
 """Told when a user's access must end everywhere: reason is disabled, deleted or password."""
 
 
+class ExternalAuthenticator(Protocol):
+    """An external directory that checks the passwords of the users it provides."""
+
+    def handles(self, user: User | None) -> bool:
+        """Whether it decides for `user` (None: a login unknown here, maybe to create)."""
+        ...
+
+    def authenticate(
+        self, login: str, password: str, user: User | None, totp: str | None = None
+    ) -> AuthResult: ...
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -47,6 +59,8 @@ class Directory:
         self._passwords: Passwords | None = None
         # The OIDC provider registers here to end sessions and send back-channel logout.
         self.revocation_listeners: list[RevocationListener] = []
+        # The external directory connector, when configured (keyhall.connectors).
+        self.external: ExternalAuthenticator | None = None
 
     # -- reading -------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -284,13 +298,28 @@ class Directory:
 
     # -- authentication ------------------------------------------------------------------
     def authenticate(
-        self, login: str, password: str, *, ip: str | None = None, via: str = "web"
+        self,
+        login: str,
+        password: str,
+        *,
+        ip: str | None = None,
+        via: str = "web",
+        totp: str | None = None,
     ) -> AuthResult:
-        """Check a password for a username or email: the one path every front uses."""
+        """Check a password for a username or email: the one path every front uses.
+
+        Users of the external directory are checked there (`totp` is passed through to
+        providers that verify 2FA upstream); everyone else against the local hash.
+        """
         user = self.view.user_by_login(login) if self.view.loaded else None
         if user is None and self.refresh():
             user = self.view.user_by_login(login)
-        result = self._check_password(user, password)
+        external = self.external
+        if external is not None and external.handles(user):
+            result = external.authenticate(login, password, user, totp)
+            user = result.user or user
+        else:
+            result = self._check_password(user, password)
         self.store.record_audit(
             AuditEvent(
                 at=self.clock(),
