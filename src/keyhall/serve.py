@@ -62,6 +62,13 @@ async def serve(config: Config) -> None:
         asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
         asyncio.create_task(app.state.provider.run_background(stop), name="oidc"),
     ]
+    ldap_server = None
+    if config.ldap_addr or config.ldaps_addr:
+        from keyhall.ldap.server import LdapServer
+
+        ldap_server = LdapServer(inst)
+        await ldap_server.start()
+        tasks.append(asyncio.create_task(ldap_server.watch(stop), name="ldap"))
     log.info("listening", http=config.http_addr, public_url=config.public_url)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -69,6 +76,8 @@ async def serve(config: Config) -> None:
     server.should_exit = True
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if ldap_server is not None:
+        await ldap_server.close()
     for task in done:
         if task is not stopper and task.exception() is not None:
             log.error("service failed", service=task.get_name(), error=str(task.exception()))

@@ -147,4 +147,4 @@ class RelyingParty:
             if self.client.client_secret
             else None
         )
-        return httpx.post(self.meta["token_endpoint"], data=data, auth=auth)  # type: ignore[arg-type]
+        return httpx.post(self.meta["token_endpoint"], data=data, auth=auth)

@@ -12,6 +12,7 @@ from keyhall.cli.common import KeyhallGroup, emit, instance, json_option
 from keyhall.cli.external import external
 from keyhall.cli.groups import group
 from keyhall.cli.keys import keys
+from keyhall.cli.ldap import ldap
 from keyhall.cli.settings import settings
 from keyhall.cli.tokens import token
 from keyhall.cli.transfer import export_, import_
@@ -46,5 +47,5 @@ def migrate(as_json: bool) -> None:
         emit(as_json, {"revision": revision}, f"database schema at revision {revision}")
 
 
-for command in (user, group, settings, external, client, keys, token, import_, export_):
+for command in (user, group, settings, ldap, external, client, keys, token, import_, export_):
     main.add_command(command)

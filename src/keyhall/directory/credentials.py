@@ -129,6 +129,12 @@ class Credentials:
         """Check what a user typed: an app password, or a password (+ code if enrolled)."""
         view = self.directory.view
         user = view.user_by_login(login) if view.loaded else None
+        if user is None and view.loaded:
+            # A server's view is kept fresh by its refresh task; refreshing here, from a
+            # worker thread, would race it. Same cost and same audit as a wrong password.
+            self.directory.passwords.burn(secret)
+            self._record_unknown(login, ip, via)
+            return AuthResult(None, AuthFailure.UNKNOWN_USER)
         if user is not None and totp_code is None:
             if self.cache.get(user, secret):
                 return AuthResult(user)
@@ -209,6 +215,19 @@ class Credentials:
                 outcome="success" if failure is None else str(failure),
                 ip=ip,
                 details=details,
+            )
+        )
+
+    def _record_unknown(self, login: str, ip: str | None, via: str) -> None:
+        self.directory.store.record_audit(
+            AuditEvent(
+                at=self._now(),
+                actor="anonymous",
+                action="auth.password",
+                target=login[:128],
+                outcome=str(AuthFailure.UNKNOWN_USER),
+                ip=ip,
+                details={"via": via},
             )
         )
 

@@ -116,7 +116,8 @@ def validate(provider: Provider, request: Request) -> AuthorizationRequest:
     """Raise an OAuth2Error (with `redirect_uri` only once that URI is verified) or return it."""
     grant = provider.server.get_consent_grant(request)
     redirect_uri: str = grant.redirect_uri
-    client: Client = request.client
+    client = request.client
+    assert client is not None  # set by the grant's validation
     params: dict[str, str] = dict(request.payload.data)
     try:
         for check in CHECKS:

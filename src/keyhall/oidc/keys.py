@@ -43,7 +43,7 @@ class SigningKey:
 
 
 def _generate(alg: str) -> SigningKeyObject:
-    params: dict[str, Any] = {"use": "sig", "alg": alg}
+    params: Any = {"use": "sig", "alg": alg}
     if alg == "RS256":
         return RSAKey.generate_key(2048, params, private=True, auto_kid=True)
     if alg == "ES256":
@@ -54,7 +54,7 @@ def _generate(alg: str) -> SigningKeyObject:
 
 
 def _import(alg: str, pem: bytes, public_jwk: dict[str, Any]) -> SigningKeyObject:
-    params = {k: public_jwk[k] for k in ("kid", "use", "alg")}
+    params: Any = {k: public_jwk[k] for k in ("kid", "use", "alg")}
     cls: type[RSAKey] | type[ECKey] | type[OKPKey] = (
         RSAKey if alg == "RS256" else ECKey if alg == "ES256" else OKPKey
     )
@@ -86,12 +86,12 @@ class KeyRing:
         self.cipher = KeyCipher(secret_key)
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = []
-        self._loaded_kids: frozenset[str] = frozenset()
+        self._loaded_kids: frozenset[tuple[str, str]] = frozenset()
 
     # -- reading -------------------------------------------------------------------------
     def reload(self) -> None:
         rows = self.store.key_rows()
-        kids = frozenset((r.kid, r.state) for r in rows)  # type: ignore[arg-type]
+        kids = frozenset((r.kid, r.state) for r in rows)
         if kids == self._loaded_kids:
             return
         cached = {k.kid: k.key for k in self._keys}
@@ -130,7 +130,7 @@ class KeyRing:
         }
 
     def verification_keys(self) -> KeySet:
-        return KeySet.import_key_set(self.jwks())
+        return KeySet.import_key_set(self.jwks())  # type: ignore[arg-type]
 
     # -- writing -------------------------------------------------------------------------
     def _new_row(self, alg: str, state: str, now: datetime) -> KeyRow:

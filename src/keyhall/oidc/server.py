@@ -62,11 +62,11 @@ class Request(OAuth2Request):  # type: ignore[misc]
 
     @property
     def form(self) -> dict[str, str]:
-        return self.payload.data  # type: ignore[no-any-return]
+        return self.payload.data
 
     @property
     def args(self) -> dict[str, str]:
-        return self.payload.data  # type: ignore[no-any-return]
+        return self.payload.data
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]

@@ -163,6 +163,14 @@ class CredentialStore:
             ).first()
         return None if row is None else LdapState(row[0], list(row[1]), utc(row[2]))
 
+    def ldap_state_for_update(self, w: Writer) -> LdapState | None:
+        row = w.conn.execute(
+            sa.select(
+                ct.ldap_state.c.sealed_secret, ct.ldap_state.c.allowlist, ct.ldap_state.c.rotated_at
+            ).where(ct.ldap_state.c.id == 1)
+        ).first()
+        return None if row is None else LdapState(row[0], list(row[1]), utc(row[2]))
+
     def put_ldap_state(self, w: Writer, state: LdapState) -> None:
         values = {
             "sealed_secret": state.sealed_secret,

@@ -209,9 +209,9 @@ def _resume(
         if decision == "deny":
             from keyhall.oidc.errors import AccessDeniedError
 
-            error = AccessDeniedError("The user denied access.")
-            error.redirect_uri, error.state = req.redirect_uri, req.state
-            raise error
+            denied = AccessDeniedError("The user denied access.")
+            denied.redirect_uri, denied.state = req.redirect_uri, req.state
+            raise denied
         if decision == "allow":
             provider.store.put_consent(user.id, req.client.id, req.scope, now)
         step = authorization.decide(provider, req, session, user, now, just_logged_in=True)
