@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from keyhall.oidc.provider import Provider
 from keyhall.runtime import Instance
 from keyhall.web import health, login, oidc
+from keyhall.web.api import create_api
 
 
 def create_app(inst: Instance) -> Starlette:
@@ -16,6 +17,7 @@ def create_app(inst: Instance) -> Starlette:
         Route("/readyz", health.readyz),
         *oidc.ROUTES,
         *login.ROUTES,
+        Mount("/api", app=create_api(inst)),
     ]
     app = Starlette(routes=routes)
     app.state.instance = inst

@@ -164,16 +164,18 @@ def start_slapd(
     conf = directory / "slapd.conf"
     conf.write_text(_config(base_dn, directory))
     port = _free_port()
-    process = subprocess.Popen(
-        [str(SLAPD), "-d", "0", "-f", str(conf), "-h", f"ldap://127.0.0.1:{port}/"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = directory / "slapd.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(SLAPD), "-d", "0", "-f", str(conf), "-h", f"ldap://127.0.0.1:{port}/"],
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
     server = Slapd(base_dn, port, directory, process)
     deadline = time.monotonic() + 20
     while True:
         if process.poll() is not None:
-            err = process.stderr.read().decode() if process.stderr else ""
+            err = log.read_text(errors="replace")
             raise RuntimeError(f"slapd exited with {process.returncode}: {err[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
