@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from typing import Any
 
 from keyhall.directory.models import Group, User
 from keyhall.storage.store import DirectoryChanges, Store
@@ -91,8 +92,9 @@ class DirectoryView:
     def _put_user(self, user: User) -> None:
         old = self.users.get(user.id)
         if old is not None:
-            self._by_username.pop(old.username, None)
-            self._by_email.pop(old.email.lower(), None)
+            # Only if still ours: in one batch another user may already hold the old name.
+            _unindex(self._by_username, old.username, old.id)
+            _unindex(self._by_email, old.email.lower(), old.id)
         self.users[user.id] = user
         self._by_username[user.username] = user
         self._by_email[user.email.lower()] = user
@@ -101,15 +103,15 @@ class DirectoryView:
         old = self.users.pop(user_id, None)
         if old is None:
             return
-        self._by_username.pop(old.username, None)
-        self._by_email.pop(old.email.lower(), None)
+        _unindex(self._by_username, old.username, old.id)
+        _unindex(self._by_email, old.email.lower(), old.id)
         for group_id in self._user_groups.pop(user_id, ()):
             self._members.get(group_id, set()).discard(user_id)
 
     def _put_group(self, group: Group, members: Iterable[str]) -> None:
         old = self.groups.get(group.id)
         if old is not None:
-            self._group_by_name.pop(old.name, None)
+            _unindex(self._group_by_name, old.name, old.id)
         self.groups[group.id] = group
         self._group_by_name[group.name] = group
         new = set(members)
@@ -123,6 +125,12 @@ class DirectoryView:
         old = self.groups.pop(group_id, None)
         if old is None:
             return
-        self._group_by_name.pop(old.name, None)
+        _unindex(self._group_by_name, old.name, old.id)
         for user_id in self._members.pop(group_id, set()):
             self._user_groups.get(user_id, set()).discard(group_id)
+
+
+def _unindex(index: dict[str, Any], key: str, ident: str) -> None:
+    entry = index.get(key)
+    if entry is not None and entry.id == ident:
+        del index[key]

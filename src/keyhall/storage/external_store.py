@@ -173,7 +173,7 @@ def update_users(w: Writer, updates: Sequence[tuple[int, Mapping[str, Any]]]) ->
         statement = (
             sa.update(t.users)
             .where(t.users.c.number == sa.bindparam("b_number"))
-            .values({c: sa.bindparam(c) for c in columns}, version=w.version)
+            .values({**{c: sa.bindparam(c) for c in columns}, "version": w.version})
         )
         w.conn.execute(statement, params)
 
@@ -191,7 +191,7 @@ def update_groups(w: Writer, updates: Sequence[tuple[int, Mapping[str, Any]]]) -
         statement = (
             sa.update(t.groups)
             .where(t.groups.c.number == sa.bindparam("b_number"))
-            .values({c: sa.bindparam(c) for c in columns}, version=w.version)
+            .values({**{c: sa.bindparam(c) for c in columns}, "version": w.version})
         )
         w.conn.execute(statement, params)
 
