@@ -34,6 +34,7 @@ test: check
 bench: install-test
 	$(BIN)/python bench/directory.py
 	$(BIN)/python -m bench.ldap
+	$(BIN)/python bench/transfer.py
 
 clean:
 	rm -rf $(VENV) keyhall-data
