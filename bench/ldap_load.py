@@ -107,6 +107,8 @@ class Outcome:
     first_error: str = ""
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    rss_mb: float = 0.0
+    """The server's resident memory right after the scenario."""
 
     @property
     def ops_per_second(self) -> float:
