@@ -78,9 +78,9 @@ def run_import(
         raise ImportRejected(plan.problems, source)
     if not dry_run:
         _hash_cleartext(directory, plan)
+        # The view is not refreshed here: a server's refresher applies the new version on its
+        # own loop within a second, and refreshing from this worker thread would race it.
         _apply(directory, plan, actor, source)
-        if directory.view.loaded:
-            directory.refresh()
     return _report(plan, dry_run)
 
 
