@@ -11,6 +11,7 @@ import uvicorn
 
 from keyhall.app import create_app
 from keyhall.config import Config, split_addr
+from keyhall.connectors.scheduler import run_scheduler
 from keyhall.logs import configure_logging, get_logger
 from keyhall.runtime import Instance, open_instance
 
@@ -61,6 +62,7 @@ async def serve(config: Config) -> None:
         asyncio.create_task(server.serve(), name="http"),
         asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
         asyncio.create_task(app.state.provider.run_background(stop), name="oidc"),
+        asyncio.create_task(run_scheduler(inst, stop), name="external-sync"),
     ]
     ldap_server = None
     if config.ldap_addr or config.ldaps_addr:

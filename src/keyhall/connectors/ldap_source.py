@@ -37,7 +37,7 @@ from keyhall.connectors.settings import ExternalConfig
 from keyhall.errors import KeyhallError
 
 PAGE_SIZE = 500
-TOTP_DN_SUFFIX = "+totptoken="
+TOTP_ATTRIBUTE = "totptoken"
 
 
 class DirectoryUnavailable(KeyhallError):
@@ -91,8 +91,15 @@ def dynamic_dn(config: ExternalConfig, login: str) -> str:
 
 
 def totp_dn(dn: str, totp: str | None) -> str:
-    """Providers that check 2FA upstream read the code from the bind DN (Cloudron's scheme)."""
-    return f"{dn}{TOTP_DN_SUFFIX}{totp}" if totp else dn
+    """Providers that check 2FA upstream read the code from the bind DN's first RDN.
+
+    Cloudron's scheme, which Keyhall's LDAP server follows: `uid=alice+totptoken=123456,...`.
+    """
+    if not totp:
+        return dn
+    rdns = ldap.dn.str2dn(dn)
+    rdns[0] = [*rdns[0], (TOTP_ATTRIBUTE, totp, ldap.AVA_STRING)]
+    return str(ldap.dn.dn2str(rdns))
 
 
 class LdapSource:

@@ -71,7 +71,8 @@ PRESETS: dict[Provider, Preset] = {
     Provider.KEYHALL: Preset(
         {
             **_INET_ORG_PERSON,
-            "users_filter": "(objectClass=inetOrgPerson)",
+            # Keyhall's own tree: cn is the username, the display name is displayName.
+            "display_name_attribute": "displayName",
         },
         passes_2fa_through=True,
     ),
