@@ -1,7 +1,7 @@
 """Moving off a real OpenLDAP: its tree exported by slapcat/ldapsearch, imported, logged into.
 
-The original passwords are checked through a running `keyhall serve` (its login page), and the
-stored hash is seen to become argon2id after the first login.
+The original passwords are checked through a running `keyhall serve` (its login page and its
+LDAP front), and the stored hash is seen to become argon2id after the first login.
 """
 
 from __future__ import annotations
@@ -78,6 +78,19 @@ def _web_login(server: RunningServer, username: str, password: str) -> int:
         return answer.status_code
 
 
+def _ldap_bind(server: RunningServer, username: str, password: str) -> bool:
+    """A simple bind to Keyhall's LDAP front with `ldapwhoami`, as an app would bind."""
+    result = subprocess.run(
+        ["ldapwhoami", "-x", "-H", f"ldap://127.0.0.1:{server.ldap_port}",
+         "-D", f"uid={username},ou=users,dc=keyhall", "-w", password],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+    return result.returncode == 0
+
+
 def _stored_hashes(server: RunningServer) -> dict[str, str | None]:
     exported = server.cli("export", "--with-hashes").stdout.splitlines()
     users = [json.loads(line) for line in exported if '"type":"user"' in line]
@@ -116,6 +129,9 @@ def test_openldap_tree_moves_in_with_its_passwords(
     assert before["bob"] is not None and before["bob"].startswith("{CRYPT}$2b$")
     assert before["dave"] is None
 
+    # Bob binds over LDAP first, the others sign in on the web: both paths take the old hashes.
+    assert not _ldap_bind(server, "bob", PASSWORDS["bob"] + "x")
+    assert _ldap_bind(server, "bob", PASSWORDS["bob"]), server.logs()
     for uid, password in PASSWORDS.items():
         assert _web_login(server, uid, password + "x") == 401
         assert _web_login(server, uid, password) == 303, server.logs()
@@ -124,6 +140,7 @@ def test_openldap_tree_moves_in_with_its_passwords(
     for uid in PASSWORDS:
         assert (after[uid] or "").startswith("$argon2id$"), after[uid]
         assert _web_login(server, uid, PASSWORDS[uid]) == 303  # and still works afterwards
+        assert _ldap_bind(server, uid, PASSWORDS[uid])
 
     again = server.cli("import", str(export))
     assert "users 0 created, 0 updated, 4 skipped" in again.stdout
