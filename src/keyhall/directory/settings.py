@@ -24,8 +24,12 @@ SETTINGS: dict[str, Setting] = {
     "argon2_memory_kib": Setting(int, 19 * 1024, "argon2id memory cost in KiB", minimum=8),
     "argon2_time_cost": Setting(int, 2, "argon2id iterations", minimum=1),
     "argon2_parallelism": Setting(int, 1, "argon2id lanes", minimum=1),
+    "ldap_enabled": Setting(bool, True, "the LDAP server answers (allowlisted IPs only)"),
     "ldap_show_disabled": Setting(bool, False, "LDAP lists disabled users instead of hiding them"),
     "ldap_size_limit": Setting(int, 5000, "most entries an unpaged LDAP search returns", minimum=1),
+    "ldap_failed_binds_limit": Setting(
+        int, 30, "failed LDAP binds per IP in 5 minutes before `busy`", minimum=1
+    ),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -46,6 +46,9 @@ class LdapBackend:
         """Re-read the access policy and settings (they change with the directory version)."""
         self._policy = self.access.policy()
         self._settings = self.inst.directory.settings()
+        limit = int(self._settings["ldap_failed_binds_limit"])
+        # The first sixth of the allowance is free (people mistype), the rest is slowed down.
+        self.throttle.busy_after, self.throttle.free = limit, limit // 6
 
     def check_user(self, login: str, secret: str, totp: str | None, ip: str) -> AuthResult:
         return self.credentials.authenticate(login, secret, totp_code=totp, ip=ip, via="ldap")
