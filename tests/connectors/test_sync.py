@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.connectors.conftest import BASE, person
+from tests.connectors.conftest import BASE, person, settings_for
 from tests.support.slapd_ext import SlapdExt
 
 from keyhall.connectors.connector import ExternalDirectory
@@ -13,7 +13,9 @@ from keyhall.connectors.sync import HOLDER, LEASE
 from keyhall.directory.models import CLI_ACTOR, AuthFailure
 from keyhall.directory.service import Directory
 from keyhall.errors import Conflict
+from keyhall.storage import migrate
 from keyhall.storage.external_store import ExternalStore
+from keyhall.storage.store import Store
 
 
 def members(local: Directory, group: str) -> list[str]:
@@ -298,3 +300,27 @@ def test_invalid_upstream_entries_are_reported(
     report = connector.sync(actor=CLI_ACTOR)
     assert report.created == 3
     assert len(report.errors) == 2
+
+
+@pytest.mark.postgres
+def test_sync_on_postgresql(pg_url: str, upstream: SlapdExt) -> None:
+    store = Store(pg_url)
+    migrate.upgrade(store.engine)
+    try:
+        local = Directory(store)
+        local.create_user("owner", "owner@example.net", actor=CLI_ACTOR)
+        ext = ExternalDirectory(local, bytes(32))
+        ext.set(settings_for(upstream), actor=CLI_ACTOR)
+        assert ext.sync(actor=CLI_ACTOR).created == 3
+        for dn, uid in (("alice", "tmpname"), ("bob", "alice"), ("tmpname", "bob")):
+            upstream.modify(
+                f"dn: uid={dn},ou=users,{BASE}\nchangetype: modrdn\nnewrdn: uid={uid}\n"
+                "deleteoldrdn: 1\n"
+            )
+        report = ext.sync(actor=CLI_ACTOR)
+        assert (report.status, report.updated) == ("ok", 2)
+        assert members(local, "staff") == ["alice", "bob"]
+        local.refresh()
+        assert local.user("alice").email == "bob@example.org"
+    finally:
+        store.close()
