@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     try:
         for name in names:
-            print(f"starting {name} ...", flush=True)
             servers.append(STARTERS[name](work))
+            print(f"started {name}, pid {servers[-1].proc.pid}", flush=True)
         report = asyncio.run(measure(servers, args))
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
