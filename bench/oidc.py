@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(STARTERS[name](work))
             print(f"started {name}, pid {servers[-1].proc.pid}", flush=True)
         report = asyncio.run(measure(servers, args))
-    except BenchError as exc:
+    except (BenchError, aiohttp.ClientError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         for log in sorted(work.glob("*.log")):
             tail = log.read_text(errors="replace").splitlines()[-15:]

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -78,6 +79,8 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -
 
 def start_node_peer(work: Path) -> Server:
     """node-oidc-provider from bench/peers/oidc-provider, installed by `npm ci` on first use."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise BenchError("node-oidc-provider needs Node.js and npm on PATH")
     if not (PEER_DIR / "node_modules" / "oidc-provider" / "package.json").is_file():
         print("installing node-oidc-provider (npm ci) ...", flush=True)
         subprocess.run(
