@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from keyhall.directory import hashes as _hashes  # noqa: F401 - registers imported-hash verifiers
 from keyhall.directory import validation as v
+from keyhall.directory.common_passwords import is_common
 from keyhall.directory.models import (
     LOCAL_SOURCE,
     Actor,
@@ -32,7 +33,9 @@ from keyhall.storage.store import Store, Writer
 
 Clock = Callable[[], datetime]
 RevocationListener = Callable[[User, str], None]
-"""Told when a user's access must end everywhere: reason is disabled, deleted or password."""
+"""Told when a user's access must end everywhere: reason is disabled, deleted, password or
+mandatory_2fa (the user has no second factor and one became required)."""
+SettingsListener = Callable[[str, Any, Any], None]
 
 
 class ExternalAuthenticator(Protocol):
@@ -61,6 +64,8 @@ class Directory:
         self.revocation_listeners: list[RevocationListener] = []
         # The external directory connector, when configured (keyhall.connectors).
         self.external: ExternalAuthenticator | None = None
+        # Told (key, old value, new value) after a setting changed, e.g. to apply mandatory 2FA.
+        self.settings_listeners: list[SettingsListener] = []
 
     # -- reading -------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -367,13 +372,21 @@ class Directory:
             )
         if len(password) > 1024:
             raise InvalidInput("password too long: at most 1024 characters", field="password")
+        if is_common(password):
+            raise InvalidInput(
+                "this password is one of the most commonly used ones; choose another",
+                field="password",
+            )
 
     # -- settings ------------------------------------------------------------------------
     def set_setting(self, key: str, raw: str, *, actor: Actor) -> Any:
         value = parse_setting(key, raw)
+        old = self.settings()[key]
         with self.store.write() as w:
             w.set_setting(key, value)
             self._audit(w, actor, "settings.set", key, value=value)
+        for listener in self.settings_listeners:
+            listener(key, old, value)
         return value
 
     def _argon2_params(self) -> Argon2Params:
