@@ -5,10 +5,25 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
+from keyhall.accounts.service import Accounts
 from keyhall.oidc.provider import Provider
+from keyhall.oidc.sessions import Sessions
 from keyhall.runtime import Instance
-from keyhall.web import health, login, oidc
+from keyhall.web import (
+    account,
+    account_security,
+    account_sessions,
+    admin,
+    health,
+    login,
+    oidc,
+    recovery,
+    second_factor,
+    static,
+)
 from keyhall.web.api import create_api
+from keyhall.web.hsts import StrictTransportSecurity
+from keyhall.web.services import AdminServices
 
 
 def create_app(inst: Instance) -> Starlette:
@@ -17,6 +32,13 @@ def create_app(inst: Instance) -> Starlette:
         Route("/readyz", health.readyz),
         *oidc.ROUTES,
         *login.ROUTES,
+        *second_factor.ROUTES,
+        *account.ROUTES,
+        *account_security.ROUTES,
+        *account_sessions.ROUTES,
+        *recovery.ROUTES,
+        *static.ROUTES,
+        *admin.ROUTES,
         Mount("/api", app=create_api(inst)),
     ]
     app = Starlette(routes=routes)
@@ -24,4 +46,10 @@ def create_app(inst: Instance) -> Starlette:
     provider = Provider(inst)
     provider.start()
     app.state.provider = provider
+    app.state.accounts = Accounts(
+        inst, lambda: Sessions(provider.store, provider.keys, provider.issuer)
+    )
+    app.state.admin = AdminServices.of(inst, app.state.accounts)
+    if inst.config.public_url.startswith("https://"):
+        app.add_middleware(StrictTransportSecurity)
     return app

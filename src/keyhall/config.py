@@ -34,6 +34,14 @@ class Config(BaseSettings):
     log_level: str = "info"
     log_format: str = "console"
     """`console` for people, `json` for log collectors."""
+    smtp_host: str = ""
+    """Mail server for password resets and invitations; empty: no mail is sent."""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_security: str = "starttls"
+    """`starttls`, `tls` (implicit, port 465) or `none` (a relay on loopback only)."""
 
     @field_validator("public_url")
     @classmethod

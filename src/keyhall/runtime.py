@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from keyhall.accounts import mandatory as accounts_mandatory
 from keyhall.config import Config
 from keyhall.connectors.connector import ExternalDirectory
 from keyhall.datadir import ensure_data_dir, ensure_secret
@@ -40,4 +41,6 @@ def open_instance(config: Config) -> Instance:
     instance = Instance(config, store, directory, secret_key)
     # Disabling, deleting or re-passwording a user ends their SSO sessions and tokens.
     oidc_offboarding.register(instance)
+    # Turning on mandatory 2FA signs out everyone without a second factor, at once.
+    accounts_mandatory.register(instance)
     return instance

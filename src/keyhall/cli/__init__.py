@@ -6,6 +6,7 @@ import os
 
 import click
 
+from keyhall.cli import accounts as _accounts  # noqa: F401 - adds `user` subcommands
 from keyhall.cli import credentials as _credentials  # noqa: F401 - adds `user` subcommands
 from keyhall.cli.clients import client
 from keyhall.cli.common import KeyhallGroup, emit, instance, json_option

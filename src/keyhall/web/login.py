@@ -14,8 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from keyhall.accounts.service import Accounts
+from keyhall.directory.models import User
 from keyhall.oidc.provider import Provider
 from keyhall.oidc.sessions import COOKIE_NAME, Sessions
+from keyhall.web.accounts_state import PASSKEY_CSP, accounts_of
 from keyhall.web.login_flow import Flow, LoginFlows, Step, after_password
 from keyhall.web.oidc import (
     browser_id,
@@ -31,7 +34,13 @@ BAD_LOGIN = "Wrong username or password."  # the same words whatever failed: no 
 
 
 def _page(
-    provider: Provider, flow: Flow, browser: str, *, username: str = "", error: str | None = None
+    provider: Provider,
+    flow: Flow,
+    browser: str,
+    *,
+    username: str = "",
+    error: str | None = None,
+    status: int | None = None,
 ) -> Response:
     auth = flow.authorization or {}
     client = provider.client(auth.get("client_id")) if auth else None
@@ -45,7 +54,8 @@ def _page(
             "username": username or auth.get("login_hint", ""),
             "error": error,
         },
-        status=401 if error else 200,
+        status=status or (401 if error else 200),
+        csp=PASSKEY_CSP,
     )
 
 
@@ -82,11 +92,15 @@ async def login_submit(request: Request) -> Response:
     fields: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
     browser = request.cookies.get(BROWSER_COOKIE)
     ip = request.client.host if request.client else None
-    return await run_in_threadpool(_submit, provider, fields, browser, ip)
+    return await run_in_threadpool(_submit, provider, accounts_of(request), fields, browser, ip)
 
 
 def _submit(
-    provider: Provider, fields: dict[str, str], browser: str | None, ip: str | None
+    provider: Provider,
+    accounts: Accounts,
+    fields: dict[str, str],
+    browser: str | None,
+    ip: str | None,
 ) -> Response:
     now = provider.now()
     flows = LoginFlows(provider.store)
@@ -101,18 +115,51 @@ def _submit(
     if flow.step is not Step.PENDING:
         return error_page(provider, "This sign-in has expired; start again.", None)
     username = fields.get("username", "")[:256]
+    guard = accounts.guard
+    keys = guard.keys(provider.directory.view.user_by_login(username), username, ip, browser)
+    wait = guard.wait_seconds(keys)
+    if wait:
+        guard.refused(keys, username, ip, wait)
+        page = _page(provider, flow, browser, username=username, error=throttled(wait), status=429)
+        page.headers["Retry-After"] = str(wait)
+        return page
     result = provider.directory.authenticate(username, fields.get("password", ""), ip=ip, via="web")
     if not result.ok or result.user is None:
+        guard.failed(keys, username, ip)
         return _page(provider, flow, browser, username=username, error=BAD_LOGIN)
     user = result.user
     if not flows.advance(flow, Step.PASSWORD_VERIFIED, user_id=user.id, amr=["pwd"]):
         return error_page(provider, "This sign-in has expired; start again.", None)
     flow = flows.get(flow.id, browser, now) or flow
-    nxt = after_password(user)
-    if nxt is not Step.DONE:  # pragma: no cover - the second-factor step plugs in here
-        raise NotImplementedError(nxt)
+    nxt = after_password(user, accounts.factors.need(user))
+    if nxt is not Step.DONE:
+        if not flows.advance(flow, nxt):
+            return error_page(provider, "This sign-in has expired; start again.", None)
+        step_page = "2fa" if nxt is Step.SECOND_FACTOR else "enrol"
+        return RedirectResponse(
+            f"/login/{step_page}?flow={flow.id}", status_code=303, headers=security_headers()
+        )
+    return complete(provider, accounts, flow, user, ["pwd"], browser)
+
+
+def throttled(wait: int) -> str:
+    return f"Too many failed sign-ins. Try again in {wait} seconds."
+
+
+def complete(
+    provider: Provider,
+    accounts: Accounts,
+    flow: Flow,
+    user: User,
+    amr: list[str],
+    browser: str | None,
+) -> Response:
+    """The last step of every sign-in: start the SSO session, then resume or go back."""
+    now = provider.now()
+    flows = LoginFlows(provider.store)
+    accounts.guard.succeeded(user, browser)
     sessions = Sessions(provider.store, provider.keys, provider.issuer)
-    session, cookie = sessions.create(user, ["pwd"], now, SESSION_LIFETIME)
+    session, cookie = sessions.create(user, amr, now, SESSION_LIFETIME)
     if not flows.advance(flow, Step.DONE, session_sid=session.sid):
         return error_page(provider, "This sign-in has expired; start again.", None)
     target = f"/openid/auth/resume?flow={flow.id}" if flow.authorization else flow.return_to

@@ -1,13 +1,17 @@
 """The login as a state machine stored in the database, so any node can serve any step.
 
-    pending --password ok--> password_verified --(second factor)--> done --> (resumed, deleted)
+    pending --password ok--> password_verified --> done --> (resumed, deleted)
+                                     |--> second_factor --code/passkey ok--> done
+                                     `--> enrol_required --first factor set up--> done
+    pending --passkey alone (passwordless, user verified)--> done
 
 Each transition is a conditional UPDATE from the expected step, so a replayed or raced form
 post cannot skip or repeat a step. A flow is bound to the browser that started it (a cookie
 whose digest the flow keeps), which is what makes its forms safe from login CSRF.
 
-The second factor slots in at `after_password`: today it always answers DONE; the 2FA work adds
-a SECOND_FACTOR step (and its page) for users who enrolled one, without touching the rest.
+`after_password` picks the step after a verified password from what the account needs
+(`keyhall.accounts.factors.Need`): users with a second factor prove it on `/login/2fa`; with
+mandatory 2FA, users without one set one up on `/login/enrol` before any app sees them.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from keyhall.accounts.factors import Need
 from keyhall.directory.models import User
 from keyhall.oidc.grant import digest
 from keyhall.storage.oidc_store import FlowRow, OidcStore
@@ -29,21 +34,30 @@ FLOW_LIFETIME = timedelta(minutes=15)
 class Step(enum.StrEnum):
     PENDING = "pending"
     PASSWORD_VERIFIED = "password_verified"  # noqa: S105 - a step name, not a secret
-    # SECOND_FACTOR = "second_factor"  <- the 2FA work inserts this step here.
+    SECOND_FACTOR = "second_factor"
+    ENROL_REQUIRED = "enrol_required"
     DONE = "done"
 
 
 # Which step may follow which: the whole machine, in one table.
 TRANSITIONS: dict[Step, frozenset[Step]] = {
-    Step.PENDING: frozenset({Step.PASSWORD_VERIFIED}),
-    Step.PASSWORD_VERIFIED: frozenset({Step.DONE}),
+    Step.PENDING: frozenset({Step.PASSWORD_VERIFIED, Step.DONE}),
+    Step.PASSWORD_VERIFIED: frozenset({Step.SECOND_FACTOR, Step.ENROL_REQUIRED, Step.DONE}),
+    Step.SECOND_FACTOR: frozenset({Step.DONE}),
+    Step.ENROL_REQUIRED: frozenset({Step.DONE}),
     Step.DONE: frozenset(),
 }
 
+AFTER_PASSWORD: dict[Need, Step] = {
+    Need.NOTHING: Step.DONE,
+    Need.SECOND_FACTOR: Step.SECOND_FACTOR,
+    Need.ENROLMENT: Step.ENROL_REQUIRED,
+}
 
-def after_password(user: User) -> Step:
-    """The step after a verified password: where a second factor will be demanded."""
-    return Step.DONE
+
+def after_password(user: User, need: Need = Need.NOTHING) -> Step:
+    """The step after a verified password: where a second factor is demanded or set up."""
+    return AFTER_PASSWORD[need]
 
 
 @dataclass(frozen=True, slots=True)

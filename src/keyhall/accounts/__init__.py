@@ -1,0 +1,1 @@
+"""Accounts on the web: second factors, passkeys, login throttling, self-service, reset links."""
