@@ -11,6 +11,7 @@ from tests.connectors.conftest import BASE, person
 from tests.support.net import free_port
 from tests.support.slapd_ext import SlapdExt
 
+import ldap
 from keyhall.connectors.connector import ExternalDirectory
 from keyhall.connectors.ldap_source import LoginOutcome
 from keyhall.directory.models import CLI_ACTOR, AuthFailure
@@ -199,3 +200,41 @@ def test_slow_server_times_out(
     assert local.authenticate("alice", "alice-secret-1").failure is (
         AuthFailure.EXTERNAL_UNAVAILABLE
     )
+
+
+def test_login_after_rename_upstream_updates_the_account(
+    connector: ExternalDirectory, local: Directory, upstream: SlapdExt
+) -> None:
+    assert local.authenticate("carol", "carol-secret-1").ok
+    before = local.user("carol")
+    upstream.modify(
+        f"dn: uid=carol,ou=users,{BASE}\nchangetype: modrdn\nnewrdn: uid=cdanvers\n"
+        "deleteoldrdn: 1\n"
+    )
+    # The old name no longer names the entry; the new one finds the same account by its id.
+    assert local.authenticate("carol", "carol-secret-1").failure is AuthFailure.EXTERNAL_MISSING
+    result = local.authenticate("cdanvers", "carol-secret-1")
+    assert result.ok
+    assert result.user is not None and result.user.id == before.id
+    assert local.user("cdanvers").id == before.id
+
+
+def test_referrals_are_ignored_by_default(
+    connector: ExternalDirectory, local: Directory, upstream: SlapdExt
+) -> None:
+    # A subordinate referral under the users' base: the search returns a continuation
+    # reference (RFC 4511 §4.5.3) that is skipped unless follow_referrals is set.
+    upstream.modify(
+        f"dn: ou=elsewhere,ou=users,{BASE}\nchangetype: add\nobjectClass: referral\n"
+        f"objectClass: extensibleObject\nou: elsewhere\nref: ldap://127.0.0.1:{free_port()}/"
+        f"ou=elsewhere,ou=users,{BASE}\n"
+    )
+    assert connector.test_login("alice", "alice-secret-1").ok
+    report = connector.sync(actor=CLI_ACTOR)
+    assert (report.status, report.created) == ("ok", 3)
+    conn = ldap.initialize(upstream.url)
+    conn.set_option(ldap.OPT_REFERRALS, 0)
+    conn.simple_bind_s(upstream.bind_dn, upstream.password)
+    raw = conn.search_s(f"ou=users,{BASE}", ldap.SCOPE_SUBTREE, "(objectClass=*)", ["cn"])
+    conn.unbind_s()
+    assert any(dn is None for dn, _ in raw), "slapd sent no search reference to skip"

@@ -20,7 +20,7 @@ from keyhall.directory.models import SYSTEM_ACTOR, AuditEvent, AuthFailure, Auth
 from keyhall.directory.service import Directory
 from keyhall.errors import Conflict, KeyhallError
 from keyhall.logs import get_logger
-from keyhall.storage.external_store import insert_users
+from keyhall.storage.external_store import ExternalStore, insert_users
 
 log = get_logger("keyhall.connectors")
 
@@ -82,15 +82,8 @@ class ExternalAuthenticator:
         """The local account of `found`, created, linked, renamed or restored as needed."""
         directory = self.directory
         if user is None:
-            directory.refresh()
-            user = next(
-                (
-                    u
-                    for u in directory.view.all_users()
-                    if u.source == SOURCE and u.external_id == found.external_id
-                ),
-                None,
-            )
+            # Known by its id under another name (renamed upstream since the last sync)?
+            user = ExternalStore(directory.store).user_by_external_id(SOURCE, found.external_id)
         if user is None:
             return self._create(config, found)
         changes = _profile_changes(user, found)

@@ -138,7 +138,12 @@ class LdapSource:
             # TLS options take effect on a new TLS context, which must be made last.
             conn.set_option(ldap.OPT_X_TLS_NEWCTX, 0)
         if c.start_tls:
-            self._call(conn.start_tls_s)
+            try:
+                self._call(conn.start_tls_s)
+            except DirectoryUnavailable:
+                with suppress(ldap.LDAPError):
+                    conn.unbind_s()
+                raise
         return conn
 
     def _call(self, fn: Any, *args: Any) -> Any:
@@ -293,9 +298,11 @@ def tls_preflight(config: ExternalConfig) -> None:
     accepts and then stays silent would hang the caller forever. This handshake only proves
     the server answers; libldap's own handshake then verifies the certificate.
     """
-    parts = urlsplit(config.url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 636
+    try:
+        parts = urlsplit(config.url)
+        host, port = parts.hostname or "localhost", parts.port or 636
+    except ValueError as exc:
+        raise DirectoryUnavailable(f"{config.url}: {exc}") from None
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

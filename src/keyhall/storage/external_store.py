@@ -14,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from keyhall.directory.models import AuditEvent
+from keyhall.directory.models import AuditEvent, User
 from keyhall.storage import tables as t
 from keyhall.storage.external_tables import external_leases, external_settings, external_sync_runs
-from keyhall.storage.store import Store, Writer, insert_audit, utc
+from keyhall.storage.store import _USER_COLUMNS as USER_COLUMNS
+from keyhall.storage.store import Store, Writer, insert_audit, user_from_row, utc
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,14 @@ class ExternalStore:
             row["started_at"] = utc(row["started_at"])
             row["finished_at"] = utc(row["finished_at"])
         return rows
+
+    def user_by_external_id(self, source: str, external_id: str) -> User | None:
+        query = sa.select(*USER_COLUMNS).where(
+            t.users.c.source == source, t.users.c.external_id == external_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else user_from_row(row)
 
     # -- the directory as a sync sees it -------------------------------------------------
     def snapshot(self) -> Snapshot:
