@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from keyhall.connectors import entries
 from keyhall.connectors.ldap_source import dynamic_dn, login_filter
+from keyhall.connectors.scheduler import next_due
 from keyhall.connectors.settings import KEYS, effective, parse
 from keyhall.directory.sealing import Sealer
 from keyhall.errors import InvalidInput
@@ -81,3 +82,12 @@ def test_settings_parse() -> None:
     ):
         with pytest.raises(InvalidInput):
             parse(key, raw)
+
+
+def test_next_sync_due() -> None:
+    last = datetime(2026, 1, 1, tzinfo=UTC)
+    assert next_due(None, None, 3600, 0.0) is None
+    assert next_due(last, "ok", 3600, 0.0) == last + timedelta(hours=1)
+    assert next_due(last, "ok", 3600, 0.05) == last + timedelta(seconds=3780)
+    # A failed run is retried sooner than a whole interval later.
+    assert next_due(last, "failed", 4 * 3600, 0.0) == last + timedelta(minutes=5)

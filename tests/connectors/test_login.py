@@ -238,3 +238,37 @@ def test_referrals_are_ignored_by_default(
     raw = conn.search_s(f"ou=users,{BASE}", ldap.SCOPE_SUBTREE, "(objectClass=*)", ["cn"])
     conn.unbind_s()
     assert any(dn is None for dn, _ in raw), "slapd sent no search reference to skip"
+
+
+def test_sync_against_a_silent_server_fails_cleanly(
+    connector: ExternalDirectory, local: Directory, silent_server: int
+) -> None:
+    connector.set(
+        {"url": f"ldap://127.0.0.1:{silent_server}", "read_timeout": "1"}, actor=CLI_ACTOR
+    )
+    outcome: list[object] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(connector.sync(actor=CLI_ACTOR)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the sync hung on a silent server"
+    report = outcome[0]
+    assert getattr(report, "status", None) == "failed"
+    assert "no answer within read_timeout=1s" in getattr(report, "errors", [""])[0]
+
+
+def test_refused_service_account_is_a_clear_status(connector: ExternalDirectory) -> None:
+    connector.set({"bind_password": "not-the-password"}, actor=CLI_ACTOR)
+    check = connector.test_login("alice", "alice-secret-1")
+    assert check.outcome is LoginOutcome.UNAVAILABLE
+    assert "service account bind was refused" in check.detail
+    assert "not-the-password" not in check.detail
+
+
+def test_every_settings_change_is_audited(connector: ExternalDirectory, local: Directory) -> None:
+    connector.set({"sync_interval": "30m", "bind_password": "rotated-secret"}, actor=CLI_ACTOR)
+    events = {e.target: e for e in local.store.audit_events(action="external.settings")}
+    assert events["sync_interval"].details == {"value": 1800}
+    assert events["bind_password"].details == {"value": "(set)"}
+    assert events["sync_interval"].actor == "cli:local"
