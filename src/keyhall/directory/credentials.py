@@ -159,6 +159,17 @@ class Credentials:
             return AuthResult(result.user, AuthFailure.SECOND_FACTOR)
         return result
 
+    def cached(self, login: str, secret: str) -> User | None:
+        """The user, if this exact check passed moments ago and nothing about them changed.
+
+        Pure memory (no hash, no database), so a front may call it on its event loop.
+        """
+        view = self.directory.view
+        user = view.user_by_login(login) if view.loaded else None
+        if user is not None and self.cache.get(user, secret):
+            return user
+        return None
+
     def _check_app_password(
         self, user: User, secret: str, *, ip: str | None, via: str
     ) -> AuthResult | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from keyhall.directory import groups as builtin
@@ -51,8 +51,9 @@ INDEXED = (
     "uidnumber",
     "gidnumber",
 )
-_USER_CLASSES = ["top", "person", "organizationalPerson", "inetOrgPerson", "user", "posixAccount"]
-_GROUP_CLASSES = ["top", "groupOfNames", "groupOfUniqueNames", "group", "posixGroup"]
+_USER_CLASSES = ("top", "person", "organizationalPerson", "inetOrgPerson", "user", "posixAccount")
+_GROUP_CLASSES = ("top", "groupOfNames", "groupOfUniqueNames", "group", "posixGroup")
+_SMALL = 8
 _CANONICAL_DN_RULES = (schema.Rule.DN, schema.Rule.UNIQUE_MEMBER)
 _BUILTIN_NS = uuid.UUID("6f1c3f7e-2d0b-4b63-9d4a-6b7f4f8a1c2e")
 
@@ -70,30 +71,35 @@ class Kind(enum.Enum):
 class Entry:
     dn: str
     kind: Kind
-    attrs: dict[str, list[str]]
+    attrs: dict[str, Sequence[str]]
     """Canonical attribute name -> values (user and operational alike; never empty)."""
     owner: str | None = None
     """The user id (USER) or group name (GROUP) this entry shows."""
     seq: int = 0
     """Position in the tree: search results come in this order."""
-    _prepared: dict[str, frozenset[Prepared]] = field(default_factory=dict)
+    _prepared: dict[str, Collection[Prepared]] = field(default_factory=dict)
     encoded: dict[object, bytes] = field(default_factory=dict)
     """Encoded SearchResultEntry ops by attribute selection (see `search.encoded_entry`)."""
 
-    def values(self, attr: schema.AttributeType) -> list[str] | None:
+    def values(self, attr: schema.AttributeType) -> Sequence[str] | None:
         return self.attrs.get(attr.name)
 
-    def prepared(self, attr: schema.AttributeType) -> frozenset[Prepared]:
+    def prepared(self, attr: schema.AttributeType) -> Collection[Prepared]:
         """The entry's values of `attr` in matching form, computed once."""
         found = self._prepared.get(attr.name)
         if found is None:
-            raw = self.attrs.get(attr.name, ())
-            if attr.rule in _CANONICAL_DN_RULES:
-                found = frozenset(raw)  # every DN we serve is built in canonical form
-            else:
-                found = frozenset(p for v in raw if (p := prepare(attr.rule, v)) is not None)
+            found = self.prepare(attr)
             self._prepared[attr.name] = found
         return found
+
+    def prepare(self, attr: schema.AttributeType) -> Collection[Prepared]:
+        raw = self.attrs.get(attr.name, ())
+        if attr.rule in _CANONICAL_DN_RULES:
+            found: Collection[Prepared] = raw  # every DN we serve is built in canonical form
+        else:
+            found = tuple(p for v in raw if (p := prepare(attr.rule, v)) is not None)
+        # Small tuples take a fraction of a set's memory; big groups need the set's lookups.
+        return frozenset(found) if len(found) > _SMALL else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +125,7 @@ class Dit:
         self.user_entries: dict[str, Entry] = {}
         self.group_entries: dict[str, Entry] = {}
         self.groups_of: dict[str, list[Entry]] = {}
-        self.index: dict[str, dict[Prepared, list[Entry]]] = {k: {} for k in INDEXED}
+        self.index: dict[str, dict[Prepared, Entry | list[Entry]]] = {k: {} for k in INDEXED}
         self.root_dse = Entry("", Kind.ROOT_DSE, {})
         self.subschema = Entry(SUBSCHEMA_DN, Kind.SUBSCHEMA, {})
 
@@ -147,10 +153,23 @@ class Dit:
         if parent is not None:
             self.children.setdefault(parent, []).append(entry)
         for key in INDEXED:
-            attr = schema.BY_NAME[key]
             bucket = self.index[key]
-            for value in entry.prepared(attr):
-                bucket.setdefault(value, []).append(entry)
+            # Not cached on the entry: most attributes are never evaluated one by one.
+            for value in entry.prepare(schema.BY_NAME[key]):
+                # A unique value (most are) maps to the entry itself, saving a list per key.
+                found = bucket.get(value)
+                if found is None:
+                    bucket[value] = entry
+                elif isinstance(found, list):
+                    found.append(entry)
+                else:
+                    bucket[value] = [found, entry]
+
+    def lookup(self, key: str, value: Prepared) -> list[Entry]:
+        found = self.index[key].get(value)
+        if found is None:
+            return []
+        return found if isinstance(found, list) else [found]
 
 
 class DitBuilder:
@@ -168,17 +187,17 @@ class DitBuilder:
         shown.sort(key=lambda u: u.number)
         shown_ids = {u.id for u in shown}
         groups = sorted(view.all_groups(), key=lambda g: g.name)
+        group_dns = {name: dit.group_dn(name) for name in builtin.BUILTIN_GROUPS}
+        group_dns.update((g.name, dit.group_dn(g.name)) for g in groups)
         member_of: dict[str, list[str]] = {u.id: [] for u in shown}
         for group in groups:
             for user_id in view.members(group.id):
                 if user_id in shown_ids:
-                    member_of[user_id].append(dit.group_dn(group.name))
+                    member_of[user_id].append(group_dns[group.name])
         cache: dict[str, tuple[User, tuple[str, ...], Entry]] = {}
         for user in shown:
             dns = tuple(
-                sorted(
-                    [dit.group_dn(n) for n in builtin.builtin_groups_of(user)] + member_of[user.id]
-                )
+                sorted([group_dns[n] for n in builtin.builtin_groups_of(user)] + member_of[user.id])
             )
             old = self._users.get(user.id)
             if old is not None and old[0] is user and old[1] == dns:
@@ -201,34 +220,47 @@ class DitBuilder:
         return dit
 
 
+def _one(value: str) -> tuple[str]:
+    """A shared 1-tuple for values many entries carry (a 10k-user tree repeats them a lot)."""
+    found = _SHARED.get(value)
+    if found is None:
+        found = _SHARED[value] = (value,)
+    return found
+
+
+_SHARED: dict[str, tuple[str]] = {}
+
+
 def user_entry(dit: Dit, user: User, member_of: tuple[str, ...]) -> Entry:
     dn = dit.user_dn(user.username)
-    attrs: dict[str, list[str]] = {
+    username = (user.username,)
+    display = (user.display_name,)
+    attrs: dict[str, Sequence[str]] = {
         "objectClass": _USER_CLASSES,
-        "uid": [user.username],
-        "cn": [user.username],
-        "username": [user.username],
-        "sAMAccountName": [user.username],
-        "mail": [user.email],
-        "displayName": [user.display_name],
-        "sn": [user.family_name or user.display_name],
-        "objectCategory": ["person"],
-        "uidNumber": [str(UID_BASE + user.number)],
-        "gidNumber": [str(BUILTIN_GID[builtin.USERS])],
-        "homeDirectory": [f"/home/{user.username}"],
-        "loginShell": [LOGIN_SHELL],
-        "gecos": [user.display_name],
-        "isadmin": ["1" if user.is_admin else "0"],
-        "userAccountControl": [str(UAC_NORMAL if user.can_log_in else UAC_DISABLED)],
+        "uid": username,
+        "cn": username,
+        "username": username,
+        "sAMAccountName": username,
+        "mail": (user.email,),
+        "displayName": display,
+        "sn": (user.family_name,) if user.family_name else display,
+        "objectCategory": _one("person"),
+        "uidNumber": (str(UID_BASE + user.number),),
+        "gidNumber": _one(str(BUILTIN_GID[builtin.USERS])),
+        "homeDirectory": (f"/home/{user.username}",),
+        "loginShell": _one(LOGIN_SHELL),
+        "gecos": display,
+        "isadmin": _one("1" if user.is_admin else "0"),
+        "userAccountControl": _one(str(UAC_NORMAL if user.can_log_in else UAC_DISABLED)),
     }
     if user.given_name:
-        attrs["givenName"] = [user.given_name]
+        attrs["givenName"] = (user.given_name,)
     if member_of:
-        attrs["memberOf"] = list(member_of)
+        attrs["memberOf"] = member_of
     attrs.update(_operational(dn, "inetOrgPerson", False))
-    attrs["entryUUID"] = [user.id]
-    attrs["createTimestamp"] = [format_time(user.created_at)]
-    attrs["modifyTimestamp"] = [format_time(user.updated_at)]
+    attrs["entryUUID"] = (user.id,)
+    attrs["createTimestamp"] = (format_time(user.created_at),)
+    attrs["modifyTimestamp"] = (format_time(user.updated_at),)
     return Entry(dn, Kind.USER, attrs, owner=user.id)
 
 
@@ -243,7 +275,7 @@ def _add_group(
     dn = dit.group_dn(name)
     members = [dit.user_entries[i] for i in member_ids]
     gid = BUILTIN_GID[name] if group is None else GID_BASE + group.number
-    attrs: dict[str, list[str]] = {
+    attrs: dict[str, Sequence[str]] = {
         "objectClass": _GROUP_CLASSES,
         "cn": [name],
         "gidNumber": [str(gid)],
@@ -271,12 +303,12 @@ def _add_group(
         dit.groups_of.setdefault(member.owner, []).append(entry)
 
 
-def _operational(dn: str, structural: str, subordinates: bool) -> dict[str, list[str]]:
+def _operational(dn: str, structural: str, subordinates: bool) -> dict[str, Sequence[str]]:
     return {
-        "entryDN": [dn],
-        "structuralObjectClass": [structural],
-        "hasSubordinates": ["TRUE" if subordinates else "FALSE"],
-        "subschemaSubentry": [SUBSCHEMA_DN],
+        "entryDN": (dn,),
+        "structuralObjectClass": _one(structural),
+        "hasSubordinates": _one("TRUE" if subordinates else "FALSE"),
+        "subschemaSubentry": _one(SUBSCHEMA_DN),
     }
 
 
@@ -285,16 +317,16 @@ def _fill_containers(dit: Dit) -> None:
     rdn_value = rest.split(",", 1)[0]
     base_classes = {"dc": "domain", "o": "organization", "ou": "organizationalUnit"}
     structural = base_classes.get(rdn_attr, "extensibleObject")
-    base_attrs: dict[str, list[str]] = {"objectClass": ["top", structural]}
+    base_attrs: dict[str, Sequence[str]] = {"objectClass": ["top", structural]}
     attr = schema.attribute(rdn_attr)
     base_attrs[attr.name if attr else rdn_attr] = [rdn_value]
     base_attrs.update(_operational(dit.base, structural, True))
     dit._add(Entry(dit.base, Kind.CONTAINER, base_attrs), None)
     for ou, dn in (("users", dit.users_dn), ("groups", dit.groups_dn), ("system", dit.system_dn)):
-        attrs = {"objectClass": ["top", "organizationalUnit"], "ou": [ou]}
+        attrs: dict[str, Sequence[str]] = {"objectClass": ["top", "organizationalUnit"], "ou": [ou]}
         attrs.update(_operational(dn, "organizationalUnit", True))
         dit._add(Entry(dn, Kind.CONTAINER, attrs), dit.base)
-    service = {
+    service: dict[str, Sequence[str]] = {
         "objectClass": ["top", "applicationProcess"],
         "cn": ["admin"],
         "description": ["Keyhall LDAP service account (keyhall ldap show)"],

@@ -26,9 +26,16 @@ _UID_SUFFIX = re.compile(r"#'[01]*'B$")
 
 def prepare_string(value: str, *, fold: bool) -> str:
     """RFC 4518: NFKC, case folding for caseIgnore rules, insignificant space handling."""
-    text = unicodedata.normalize("NFKC", value)
-    text = _SPACES.sub(" ", text).strip(" ")
-    return text.casefold() if fold else text
+    if value.isascii():
+        text = value if " " not in value and value.isprintable() else _SPACES.sub(" ", value)
+    else:
+        text = _SPACES.sub(" ", unicodedata.normalize("NFKC", value))
+    text = text.strip(" ")
+    if fold:
+        folded = text.casefold()
+        # Keep the original object when nothing changed: trees hold many such values.
+        text = text if folded == text else folded
+    return text
 
 
 def parse_time(value: str) -> datetime | None:

@@ -291,4 +291,4 @@ def _lookup(attribute: str, value: bytes, dit: Dit) -> list[Entry] | None:
     wanted = _assertion(attr, value)
     if wanted is None:
         return []
-    return dit.index[attr.key].get(wanted, [])
+    return dit.lookup(attr.key, wanted)

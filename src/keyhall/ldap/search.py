@@ -20,7 +20,7 @@ from keyhall.ldap.query import candidates, matches
 from keyhall.ldap.result_codes import LdapError, ResultCode
 
 SEARCH_RESULT_ENTRY = 0x64
-_ENCODED_PER_ENTRY = 16
+_ENCODED_PER_ENTRY = 4
 
 
 class Role(enum.Enum):

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from keyhall.directory.models import AuthResult
+from keyhall.directory.models import AuthResult, User
 from keyhall.ldap import ber, controls, schema
 from keyhall.ldap.backend import LdapBackend
 from keyhall.ldap.dn import normalize, normalize_dn, parse_dn, parse_normalized
@@ -163,6 +163,8 @@ class Session:
                 return self._bind_reply(mid, ResultCode.SUCCESS)
             return self._failed_bind(mid)
         login, totp = target
+        if totp is None and (user := self.backend.credentials.cached(login, password)):
+            return self._bound(mid, user)  # verified moments ago: no need for a worker thread
         backend, ip = self.backend, self.ip
         return PendingBind(
             mid, lambda: backend.check_user(login, password, totp, ip), verdict.delay
@@ -171,10 +173,12 @@ class Session:
     def finish_bind(self, pending: PendingBind, result: AuthResult) -> Reply:
         if not result.ok or result.user is None:
             return self._failed_bind(pending.message_id)
-        user = result.user
+        return self._bound(pending.message_id, result.user)
+
+    def _bound(self, mid: int, user: User) -> Reply:
         dn = self.backend.tree().user_dn(user.username)
         self.subject = Subject(Role.USER, dn, user.id, full_read=user.is_admin and user.can_log_in)
-        return self._bind_reply(pending.message_id, ResultCode.SUCCESS)
+        return self._bind_reply(mid, ResultCode.SUCCESS)
 
     def _bind_target(self, name: str) -> str | tuple[str, str | None] | None:
         """'service', or (login, totp code) for a user DN under ou=users, or None."""
