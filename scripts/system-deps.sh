@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Keyhall's build and tests need: python-ldap builds against
-# libldap/libsasl, the tests run a private slapd and PostgreSQL, the browser tests Chromium.
+# libldap/libsasl, the tests run a private slapd and PostgreSQL, the browser tests Chromium,
+# the connector tests provision a throwaway Samba AD DC of their own in a temp dir.
 # As root it installs them; otherwise it prints the exact command and fails.
 set -euo pipefail
 
-packages=(libldap2-dev libsasl2-dev slapd ldap-utils postgresql chromium)
+packages=(libldap2-dev libsasl2-dev slapd ldap-utils postgresql chromium
+  samba samba-ad-dc samba-ad-provision)
 if [[ "${1:-}" == "--runtime" ]]; then
   packages=(libldap2-dev libsasl2-dev)
 fi

@@ -1,4 +1,4 @@
-"""Active Directory behaviour, against slapd loaded with AD-shaped entries (no Samba DC here).
+"""Active Directory behaviour against slapd loaded with AD-shaped entries (see also test_samba_ad).
 
 sAMAccountName logins with domain prefixes, userPrincipalName logins, binary objectGUID as the
 stable id, userAccountControl's ACCOUNTDISABLE bit and accountExpires (FILETIME).

@@ -28,6 +28,7 @@ _FAILURES = {
     LoginOutcome.UNKNOWN_USER: AuthFailure.UNKNOWN_USER,
     LoginOutcome.AMBIGUOUS: AuthFailure.UNKNOWN_USER,
     LoginOutcome.BAD_PASSWORD: AuthFailure.BAD_PASSWORD,
+    LoginOutcome.DISABLED: AuthFailure.DISABLED,
     LoginOutcome.UNAVAILABLE: AuthFailure.EXTERNAL_UNAVAILABLE,
 }
 

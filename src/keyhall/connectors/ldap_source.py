@@ -9,6 +9,7 @@ because RFC 4513 §5.1.2 makes it an unauthenticated bind that "succeeds".
 from __future__ import annotations
 
 import enum
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -51,7 +52,24 @@ class LoginOutcome(enum.StrEnum):
     UNKNOWN_USER = "unknown_user"
     AMBIGUOUS = "ambiguous"
     BAD_PASSWORD = "bad_password"  # noqa: S105 - an outcome, not a secret
+    DISABLED = "disabled"
+    """The password was right but the directory refuses the account (AD: disabled, expired)."""
     UNAVAILABLE = "unavailable"
+
+
+# MS-ADTS / Windows logon sub-codes AD (and Samba) put in a failed bind's diagnostic message
+# ("... AcceptSecurityContext error, data 533, ..."). They are sent only when the password
+# was right; a wrong one gets 52e.
+_AD_REFUSALS = {
+    "530": "logon not permitted at this time",
+    "531": "logon not permitted from this workstation",
+    "532": "password expired",
+    "533": "account disabled",
+    "701": "account expired",
+    "773": "password must be reset",
+    "775": "account locked out",
+}
+_AD_DATA = re.compile(r"\bdata ([0-9a-f]{3})\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +200,17 @@ class LdapSource:
             if len(found) > 1:
                 return LoginCheck(LoginOutcome.AMBIGUOUS, detail=f"{len(found)} entries match")
             dn, raw = found[0]
-            if not self._bind_as(conn, totp_dn(dn, totp), password):
-                return LoginCheck(LoginOutcome.BAD_PASSWORD)
+            refused = self._bind_as(conn, totp_dn(dn, totp), password)
+            if refused is not None:
+                return refused
             return LoginCheck(LoginOutcome.OK, to_user(self.config, dn, raw, datetime.now(UTC)))
 
     def _check_dynamic(self, login: str, password: str, totp: str | None) -> LoginCheck:
         dn = dynamic_dn(self.config, login)
         with self.connection(service_bind=False) as conn:
-            if not self._bind_as(conn, totp_dn(dn, totp), password):
-                return LoginCheck(LoginOutcome.BAD_PASSWORD)
+            refused = self._bind_as(conn, totp_dn(dn, totp), password)
+            if refused is not None:
+                return refused
             found = self._search(
                 conn, dn, "(objectClass=*)", user_attributes(self.config), base=True
             )
@@ -200,14 +220,21 @@ class LdapSource:
                 LoginOutcome.OK, to_user(self.config, dn, found[0][1], datetime.now(UTC))
             )
 
-    def _bind_as(self, conn: Any, dn: str, password: str) -> bool:
+    def _bind_as(self, conn: Any, dn: str, password: str) -> LoginCheck | None:
+        """None when the bind succeeds, else why it was refused."""
         try:
             conn.simple_bind_s(dn, password)
-        except (ldap.INVALID_CREDENTIALS, ldap.INVALID_DN_SYNTAX, ldap.UNWILLING_TO_PERFORM):
-            return False
+        except ldap.INVALID_CREDENTIALS as exc:
+            info = exc.args[0].get("info", "") if exc.args and isinstance(exc.args[0], dict) else ""
+            match = _AD_DATA.search(str(info))
+            if match and match[1] in _AD_REFUSALS:
+                return LoginCheck(LoginOutcome.DISABLED, detail=_AD_REFUSALS[match[1]])
+            return LoginCheck(LoginOutcome.BAD_PASSWORD)
+        except (ldap.INVALID_DN_SYNTAX, ldap.UNWILLING_TO_PERFORM):
+            return LoginCheck(LoginOutcome.BAD_PASSWORD)
         except ldap.LDAPError as exc:
             raise DirectoryUnavailable(describe(self.config, exc)) from None
-        return True
+        return None
 
     # -- reading -------------------------------------------------------------------------
     def _search(
@@ -275,12 +302,12 @@ class LdapSource:
             if member.lower() != "memberof":
                 members, next_start = ranged_values(raw, member)
                 while next_start is not None:
-                    more, next_start = self._next_range(conn, dn, member, next_start)
+                    more, next_start = self.next_range(conn, dn, member, next_start)
                     members.extend(more)
             groups.append(to_group(c, dn, raw, members))
         return groups
 
-    def _next_range(
+    def next_range(
         self, conn: Any, dn: str, attribute: str, start: int
     ) -> tuple[list[str], int | None]:
         found = self._search(
