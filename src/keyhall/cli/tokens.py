@@ -6,7 +6,7 @@ import click
 
 from keyhall.cli.common import emit, instance, json_option
 from keyhall.directory.models import CLI_ACTOR
-from keyhall.directory.tokens import Tokens
+from keyhall.directory.tokens import SCOPES, Tokens
 
 
 @click.group()
@@ -16,11 +16,14 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("name")
+@click.option(
+    "--scope", type=click.Choice(SCOPES), default="admin", help="read: may only read (GET)."
+)
 @json_option
-def token_create(name: str, as_json: bool) -> None:
+def token_create(name: str, scope: str, as_json: bool) -> None:
     """Create a token named NAME and print it (it is shown only this once)."""
     with instance() as inst:
-        issued = Tokens(inst.directory).create(name, actor=CLI_ACTOR)
+        issued = Tokens(inst.directory).create(name, actor=CLI_ACTOR, scope=scope)
         emit(as_json, {"name": issued.name, "scope": issued.scope, "token": issued.token},
              issued.token)  # fmt: skip
 

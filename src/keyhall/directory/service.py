@@ -290,7 +290,7 @@ class Directory:
     ) -> list[str]:
         with self.store.write() as w:
             group = self._group_for_write(w, name)
-            if add and group.source != LOCAL_SOURCE:
+            if group.source != LOCAL_SOURCE:
                 raise Forbidden(f"group {group.name!r} is synced from a directory: read-only")
             users = [self._user_for_write(w, u) for u in usernames]
             by_number = {u.number: u.username for u in users}

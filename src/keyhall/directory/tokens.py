@@ -19,7 +19,12 @@ from keyhall.errors import InvalidInput, NotFound
 from keyhall.storage.token_store import TokenRow, TokenStore
 
 PREFIX = "kh_"
-SCOPES = ("admin",)
+SCOPES = ("admin", "read")
+# Which scopes a token's scope grants: `admin` may do everything, `read` only look.
+GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"admin", "read"}),
+    "read": frozenset({"read"}),
+}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SHAPE = re.compile(r"kh_[A-Za-z0-9_-]{43}")
 TOUCH_EVERY = timedelta(minutes=1)
@@ -65,11 +70,11 @@ class Tokens:
         return self.store.all()
 
     def check(self, presented: str, scope: str = "admin") -> TokenRow | None:
-        """The token's row if `presented` is a live token with `scope`; None otherwise."""
+        """The token's row if `presented` is a live token granting `scope`; None otherwise."""
         if not _SHAPE.fullmatch(presented):
             return None
         row = self.store.by_digest(digest(presented))
-        if row is None or row.scope != scope:
+        if row is None or not grants(row, scope):
             return None
         now = self.directory.clock()
         if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
@@ -81,3 +86,7 @@ class Tokens:
         return AuditEvent(
             self.directory.clock(), str(actor), action, name, "success", actor.ip, details
         )
+
+
+def grants(row: TokenRow, scope: str) -> bool:
+    return scope in GRANTS.get(row.scope, ())

@@ -27,8 +27,12 @@ SERVICE_RDN = "cn=admin,ou=system"
 class AccessPolicy:
     secret: str
     networks: tuple[Network, ...]
+    enabled: bool = True
+    """The `ldap_enabled` setting (seed 000: "LDAP Server can be enabled"): off refuses all."""
 
     def allows(self, ip: str) -> bool:
+        if not self.enabled:
+            return False
         try:
             address = ipaddress.ip_address(ip.split("%", 1)[0])
         except ValueError:
@@ -66,7 +70,9 @@ class LdapAccess:
 
     def policy_of(self, state: LdapState) -> AccessPolicy:
         return AccessPolicy(
-            self._sealer.open(state.sealed_secret).decode(), parse_networks(state.allowlist)
+            self._sealer.open(state.sealed_secret).decode(),
+            parse_networks(state.allowlist),
+            enabled=bool(self.directory.settings()["ldap_enabled"]),
         )
 
     def allow(self, cidrs: list[str], *, actor: Actor) -> list[str]:
@@ -82,6 +88,15 @@ class LdapAccess:
         allowlist = [n for n in state.allowlist if n not in removed]
         self._save(
             LdapState(state.sealed_secret, allowlist, state.rotated_at), actor, removed=removed
+        )
+        return allowlist
+
+    def set_allowlist(self, cidrs: list[str], *, actor: Actor) -> list[str]:
+        """Replace the allowlist whole (the dashboard's and the API's edit)."""
+        allowlist = list(dict.fromkeys(str(n) for n in parse_networks(cidrs)))
+        state = self._state()
+        self._save(
+            LdapState(state.sealed_secret, allowlist, state.rotated_at), actor, allowlist=allowlist
         )
         return allowlist
 

@@ -8,7 +8,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from keyhall.runtime import Instance
-from keyhall.web.api import problems, transfer
+from keyhall.web.api import (
+    audit,
+    clients,
+    external,
+    groups,
+    ldap,
+    problems,
+    settings,
+    tokens,
+    transfer,
+    users,
+)
+from keyhall.web.services import AdminServices
 
 VERSION = "v1"
 
@@ -24,6 +36,8 @@ def create_api(inst: Instance) -> FastAPI:
         redoc_url=None,
     )
     api.state.instance = inst
+    api.state.services = AdminServices.of(inst)
     problems.install(api)
-    api.include_router(transfer.router, prefix=f"/{VERSION}")
+    for module in (users, groups, clients, ldap, external, settings, audit, tokens, transfer):
+        api.include_router(module.router, prefix=f"/{VERSION}")
     return api

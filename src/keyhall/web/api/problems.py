@@ -1,7 +1,9 @@
 """RFC 9457: problem details for HTTP APIs, for every error the admin API returns.
 
-Domain errors map to their status here and only here; validation errors are 422 with the
-field (`errors[].field`), import problems 422 with the file's line (`errors[].line`).
+Domain errors map to their status and problem type here and only here (`problem_of`, which the
+dashboard uses too); validation errors are 422 with the field (`errors[].field`), import
+problems 422 with the file's line (`errors[].line`). Problem types are URNs named after the
+domain error's code, e.g. `urn:keyhall:problem:conflict`; HTTP-level errors use `about:blank`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from keyhall.transfer.problems import ImportRejected
 
 MEDIA_TYPE = "application/problem+json"
 STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, Forbidden: 403}
+TYPE_PREFIX = "urn:keyhall:problem:"
 TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -55,8 +58,9 @@ def problem(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    type: str = "about:blank",
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error")}
+    body: dict[str, Any] = {"type": type, "title": TITLES.get(status, "Error")}
     body["status"] = status
     if detail:
         body["detail"] = detail
@@ -65,11 +69,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def problem_of(exc: KeyhallError) -> tuple[int, str]:
+    """The one mapping of a domain error to its HTTP status and RFC 9457 problem type."""
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    return status, TYPE_PREFIX + exc.code
+
+
 def status_of(exc: KeyhallError) -> int:
-    for cls, status in STATUS.items():
-        if isinstance(exc, cls):
-            return status
-    return 400
+    return problem_of(exc)[0]
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
@@ -79,7 +86,8 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
         errors = [{"line": p.line, "detail": p.message} for p in exc.problems]
     elif isinstance(exc, InvalidInput) and exc.field:
         errors = [{"field": exc.field, "detail": exc.message}]
-    return problem(status_of(exc), exc.message, errors=errors)
+    status, kind = problem_of(exc)
+    return problem(status, exc.message, errors=errors, type=kind)
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -88,7 +96,9 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
         {"field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "detail": e["msg"]}
         for e in exc.errors()
     ]
-    return problem(422, "the request has invalid fields", errors=errors)
+    return problem(
+        422, "the request has invalid fields", errors=errors, type=TYPE_PREFIX + "invalid_input"
+    )
 
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
@@ -101,3 +111,8 @@ def install(api: FastAPI) -> None:
     api.add_exception_handler(KeyhallError, _domain)
     api.add_exception_handler(RequestValidationError, _validation)
     api.add_exception_handler(HTTPException, _http)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entry of a route that can answer these problem statuses."""
+    return dict.fromkeys(statuses, PROBLEM_SCHEMA)
