@@ -20,17 +20,20 @@ from keyhall.directory.models import AuditEvent, User
 from keyhall.directory.service import Directory
 from keyhall.storage.account_store import AccountStore
 
-FREE_FAILURES = 5
-BASE_DELAY = timedelta(seconds=1)
-MAX_DELAY = timedelta(minutes=5)
+# Per account: five free tries, then 15 s, 30 s, 1 min … 15 min. Per address: more free tries,
+# since many people may share one address (offices, carrier NAT).
+FREE_FAILURES = {"user": 5, "login": 5, "ip": 20}
+BASE_DELAY = timedelta(seconds=15)
+MAX_DELAY = timedelta(minutes=15)
 FORGET_AFTER = timedelta(hours=1)
 
 
-def delay_after(failures: int) -> timedelta:
-    """How long to wait after `failures` failures in a row: 0, then 1 s, 2 s, 4 s … 5 min."""
-    if failures < FREE_FAILURES:
+def delay_after(failures: int, kind: str = "user") -> timedelta:
+    """How long to wait after `failures` failures in a row for a key of `kind`."""
+    free = FREE_FAILURES[kind]
+    if failures < free:
         return timedelta(0)
-    grown: timedelta = BASE_DELAY * 2 ** min(failures - FREE_FAILURES, 20)
+    grown: timedelta = BASE_DELAY * 2 ** min(failures - free, 20)
     return min(MAX_DELAY, grown)
 
 
@@ -53,7 +56,9 @@ class LoginGuard:
         self.clock = clock
 
     def keys(self, user: User | None, login: str, ip: str | None, browser: str | None) -> Keys:
-        account: str | None = f"user:{user.id}" if user is not None else f"login:{login.strip().lower()[:256]}"
+        account: str | None = (
+            f"user:{user.id}" if user is not None else f"login:{login.strip().lower()[:256]}"
+        )
         if (
             user is not None
             and browser
@@ -67,10 +72,10 @@ class LoginGuard:
         wanted = [k for k in (keys.account, keys.address) if k is not None]
         now = self.clock()
         longest = timedelta(0)
-        for failures, last in self.store.failures(wanted).values():
+        for key, (failures, last) in self.store.failures(wanted).items():
             if now - last > FORGET_AFTER:
                 continue
-            longest = max(longest, last + delay_after(failures) - now)
+            longest = max(longest, last + delay_after(failures, key.split(":", 1)[0]) - now)
         return math.ceil(longest.total_seconds())
 
     def refused(self, keys: Keys, login: str, ip: str | None, wait: int) -> None:
@@ -82,7 +87,7 @@ class LoginGuard:
             if key is None:
                 continue
             count = self.store.record_failure(key, now, now - FORGET_AFTER)
-            if count == FREE_FAILURES:
+            if count == FREE_FAILURES[key.split(":", 1)[0]]:
                 # The moment guessing starts costing time is worth an event of its own.
                 self._audit("auth.throttle", login, ip, "started", key=key.split(":", 1)[0])
 

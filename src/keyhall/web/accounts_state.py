@@ -8,6 +8,7 @@ or after the session ended.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,10 +22,24 @@ from keyhall.web.pages import BROWSER_COOKIE, check_csrf, csrf_token, security_h
 
 # Pages with passkey buttons run one same-origin script and call back to the same origin.
 PASSKEY_CSP = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' "
-    "'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
+
+
+def flow_csp(redirect_uri: str | None) -> str:
+    """CSP for a sign-in page whose form may end in a redirect to the app (CSP 3 §6.3.1.1:
+    browsers hold a form submission's redirects to `form-action`, so the app's origin too)."""
+    if not redirect_uri:
+        return PASSKEY_CSP
+    parts = urlsplit(redirect_uri)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        # Native apps' custom schemes: CSP source lists can name a scheme on its own.
+        origin = f"{parts.scheme}:" if parts.scheme.isalnum() else ""
+    else:
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return PASSKEY_CSP.replace("form-action 'self'", f"form-action 'self' {origin}".rstrip())
 
 
 def accounts_of(request: Request) -> Accounts:

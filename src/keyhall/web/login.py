@@ -18,7 +18,7 @@ from keyhall.accounts.service import Accounts
 from keyhall.directory.models import User
 from keyhall.oidc.provider import Provider
 from keyhall.oidc.sessions import COOKIE_NAME, Sessions
-from keyhall.web.accounts_state import PASSKEY_CSP, accounts_of
+from keyhall.web.accounts_state import accounts_of, flow_csp
 from keyhall.web.login_flow import Flow, LoginFlows, Step, after_password
 from keyhall.web.oidc import (
     browser_id,
@@ -55,7 +55,7 @@ def _page(
             "error": error,
         },
         status=status or (401 if error else 200),
-        csp=PASSKEY_CSP,
+        csp=flow_csp(auth.get("redirect_uri")),
     )
 
 

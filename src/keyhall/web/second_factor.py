@@ -22,7 +22,7 @@ from keyhall.accounts.passkeys import PasskeyError
 from keyhall.directory import totp
 from keyhall.directory.models import Actor, User
 from keyhall.errors import KeyhallError
-from keyhall.web.accounts_state import PASSKEY_CSP, accounts_of, client_ip, provider_of
+from keyhall.web.accounts_state import accounts_of, client_ip, flow_csp, provider_of
 from keyhall.web.login import complete, throttled
 from keyhall.web.login_flow import Flow, LoginFlows, Step
 from keyhall.web.oidc import error_page, instance_name
@@ -59,6 +59,9 @@ class Step2:
         assert self.browser is not None
         return csrf_token(self.provider.inst.secret_key, flow.id, self.browser)
 
+    def csp(self, flow: Flow) -> str:
+        return flow_csp((flow.authorization or {}).get("redirect_uri"))
+
     def csrf_ok(self, flow_id: str, token: object) -> bool:
         return check_csrf(
             self.provider.inst.secret_key,
@@ -85,7 +88,7 @@ def _second_factor_page(
             "error": error,
         },
         status=status,
-        csp=PASSKEY_CSP,
+        csp=s.csp(flow),
     )
 
 
@@ -162,6 +165,7 @@ def _enrol_page(
             **setup,
         },
         status=status,
+        csp=s.csp(flow),
     )
 
 
@@ -203,6 +207,7 @@ def _enrol(s: Step2, fields: dict[str, str]) -> Response:
             "flow_id": flow.id,
             "csrf_token": s.csrf(flow),
         },
+        csp=s.csp(flow),
     )
 
 
