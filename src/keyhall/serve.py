@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
 
-import uvicorn
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server as Granian
 
 from keyhall.app import create_app
 from keyhall.config import Config, split_addr
@@ -17,13 +18,6 @@ from keyhall.runtime import Instance, open_instance
 
 log = get_logger("keyhall.serve")
 REFRESH_INTERVAL = 0.25
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # `run` owns SIGTERM/SIGINT so that every service stops together.
-        yield
 
 
 def run(config: Config) -> None:
@@ -42,16 +36,19 @@ async def serve(config: Config) -> None:
 
     host, port = split_addr(config.http_addr)
     app = create_app(inst)
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            server_header=False,
-        )
+    # granian (DESIGN.md: the production server) embedded in this loop: its Rust threads parse
+    # HTTP and hand each request to the app here, next to the LDAP listener and background
+    # tasks. `run` owns SIGTERM/SIGINT so that every service stops together.
+    server = Granian(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=1024,
+        log_level=LogLevels.error,
+        log_dictconfig={"loggers": {"_granian": {"propagate": True}}},
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,7 +72,7 @@ async def serve(config: Config) -> None:
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
-    server.should_exit = True
+    server.stop()  # type: ignore[no-untyped-call]
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     if ldap_server is not None:

@@ -3,52 +3,25 @@ revokes access everywhere": logout tokens are received by a real HTTP server in 
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from tests.support.oidc_rp import Browser, RelyingParty, add_client, add_user, decode, query
+from tests.support.oidc_rp import (
+    Browser,
+    Receiver,
+    RelyingParty,
+    add_client,
+    add_user,
+    decode,
+    query,
+)
 from tests.support.server import RunningServer
 
 ServerFactory = Callable[..., RunningServer]
 RP_CB = "https://rp.example/cb"
 BYE = "https://rp.example/bye"
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class Receiver:
-    """A tiny back-channel logout endpoint: records each POSTed logout_token."""
-
-    def __init__(self) -> None:
-        self.tokens: queue.Queue[str] = queue.Queue()
-        tokens = self.tokens
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                tokens.put(parse_qs(body)["logout_token"][0])
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/backchannel"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def next(self, timeout: float = 15.0) -> str:
-        return self.tokens.get(timeout=timeout)
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

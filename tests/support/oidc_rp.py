@@ -7,20 +7,30 @@ response that leaves the provider, so tests assert on the exact bytes sent to th
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import authlib.deprecate
 import httpx
 from authlib.common.security import generate_token
 from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import KeySet
 
+# Authlib's httpx integration announces at import that it would rather use `httpx2`
+# (AuthlibDeprecationWarning); the httpx API it wraps is unchanged. `authlib.deprecate`, imported
+# above, already put its "always" filter first in the list, so this "ignore", scoped to this one
+# import, comes before it and wins.
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
+    warnings.filterwarnings(
+        "ignore", "The httpx module is deprecated", authlib.deprecate.AuthlibDeprecationWarning
+    )
     from authlib.integrations.httpx_client import OAuth2Client
 
 from tests.support.server import RunningServer
@@ -148,3 +158,34 @@ class RelyingParty:
             else None
         )
         return httpx.post(self.meta["token_endpoint"], data=data, auth=auth)
+
+
+class Receiver:
+    """A tiny back-channel logout endpoint: records each POSTed logout_token."""
+
+    def __init__(self) -> None:
+        self.tokens: queue.Queue[str] = queue.Queue()
+        tokens = self.tokens
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                tokens.put(parse_qs(body)["logout_token"][0])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/backchannel"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def next(self, timeout: float = 15.0) -> str:
+        return self.tokens.get(timeout=timeout)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -227,7 +227,6 @@ def issue_code(
             now + CODE_LIFETIME,
         ),
     )
-    provider.store.add_session_client(session.sid, req.client.id)
     params = [("code", code)]
     if req.state is not None:
         params.append(("state", req.state))

@@ -42,6 +42,7 @@ class Provider:
         self.store = OidcStore(inst.store)
         self.keys = KeyRing(self.store, inst.secret_key)
         self.now = clock
+        self._clients: tuple[int | None, dict[str, Client]] | None = None
         self.server = Server(self)
         self.wake = asyncio.Event()
         self.server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
@@ -57,10 +58,23 @@ class Provider:
         self.keys.ensure(self.now())
 
     # -- lookups -------------------------------------------------------------------------
+    def clients(self) -> dict[str, Client]:
+        """Every client, read once per directory version: each request needs its client, and
+        client changes bump that version (`OidcStore.put_client`), which every node polls."""
+        version = self.directory.view.version
+        cached = self._clients
+        if cached is None or cached[0] != version:
+            cached = (version, {c.id: c for c in self.store.clients()})
+            self._clients = cached
+        return cached[1]
+
     def client(self, client_id: str | None) -> Client | None:
         if not client_id:
             return None
-        return self.store.client(client_id)
+        found = self.clients().get(client_id)
+        if found is None and (found := self.store.client(client_id)) is not None:
+            self._clients = None  # registered since the last view refresh: reload them all
+        return found
 
     def active_user(self, user_id: str) -> User | None:
         user = self.directory.view.users.get(user_id)

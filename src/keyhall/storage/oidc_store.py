@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from keyhall.oidc.clients import Client, ClientSettings
 from keyhall.storage import oidc_tables as t
@@ -89,6 +90,13 @@ class OutboxRow:
     attempts: int
 
 
+def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (SQLite or PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
 def _client(row: Any) -> Client:
     return Client(
         id=row.id,
@@ -121,6 +129,7 @@ def _token(row: Any) -> TokenRow:
 
 class OidcStore:
     def __init__(self, store: Store) -> None:
+        self.store = store
         self.engine = store.engine
 
     # -- clients -------------------------------------------------------------------------
@@ -145,7 +154,10 @@ class OidcStore:
             "settings": client.settings.as_json(),
             "updated_at": now,
         }
-        with self.engine.begin() as conn:
+        # Through `Store.write`: bumping the directory version tells every node to drop its
+        # cached clients (`Provider.client`) within one view refresh.
+        with self.store.write() as writer:
+            conn = writer.conn
             exists = conn.execute(
                 sa.select(t.oidc_clients.c.id).where(t.oidc_clients.c.id == client.id)
             ).first()
@@ -162,7 +174,8 @@ class OidcStore:
             return exists is not None
 
     def delete_client(self, client_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.store.write() as writer:
+            conn = writer.conn
             for table in (t.oidc_codes, t.oidc_tokens, t.oidc_session_clients, t.oidc_consents):
                 conn.execute(sa.delete(table).where(table.c.client_id == client_id))
             return bool(
@@ -312,16 +325,43 @@ class OidcStore:
                 ).scalars()
             )
 
-    def add_session_client(self, sid: str, client_id: str) -> None:
+    def absorb_session(self, old_sid: str, new_sid: str) -> bool:
+        """Give session `old_sid` the cookie, auth_time, amr and expiry of `new_sid`, which goes.
+
+        A re-authentication of the same user keeps its sid (the one relying parties hold)."""
+        s = t.oidc_sessions
         with self.engine.begin() as conn:
-            seen = conn.execute(
-                sa.select(t.oidc_session_clients.c.sid).where(
-                    t.oidc_session_clients.c.sid == sid,
-                    t.oidc_session_clients.c.client_id == client_id,
+            new = conn.execute(sa.select(s).where(s.c.sid == new_sid)).first()
+            old = conn.execute(sa.select(s.c.sid).where(s.c.sid == old_sid)).first()
+            if new is None or old is None:
+                return False
+            conn.execute(sa.delete(s).where(s.c.sid == new_sid))
+            conn.execute(
+                sa.update(s)
+                .where(s.c.sid == old_sid)
+                .values(
+                    cookie_hash=new.cookie_hash,
+                    auth_time=new.auth_time,
+                    amr=new.amr,
+                    expires_at=new.expires_at,
                 )
-            ).first()
-            if seen is None:
-                conn.execute(sa.insert(t.oidc_session_clients).values(sid=sid, client_id=client_id))
+            )
+            sc = t.oidc_session_clients
+            for client_id in conn.execute(sa.select(sc.c.client_id).where(sc.c.sid == new_sid)):
+                conn.execute(_insert_ignore(conn, sc).values(sid=old_sid, client_id=client_id[0]))
+            conn.execute(sa.delete(sc).where(sc.c.sid == new_sid))
+            return True
+
+    def token_holders(self, user_id: str, now: datetime) -> list[tuple[str, str]]:
+        """(client id, sid) of every live token of a user, offline ones included."""
+        tk = t.oidc_tokens
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(tk.c.client_id, tk.c.sid)
+                .where(tk.c.user_id == user_id, tk.c.revoked.is_(False), tk.c.expires_at > now)
+                .distinct()
+            )
+            return [(r.client_id, r.sid) for r in rows]
 
     def end_session(self, sid: str) -> tuple[SessionRow | None, list[str]]:
         """Delete a session and the tokens bound to it except offline ones; return its clients."""
@@ -373,6 +413,7 @@ class OidcStore:
 
     # -- codes ---------------------------------------------------------------------------
     def insert_code(self, code_hash: str, code: CodeRow) -> None:
+        """Store a code and record its client as taking part in the session, in one commit."""
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(t.oidc_codes).values(
@@ -386,6 +427,12 @@ class OidcStore:
                     details=code.details,
                     used=False,
                     expires_at=code.expires_at,
+                )
+            )
+            # The session's clients get back-channel logout when it ends (once each).
+            conn.execute(
+                _insert_ignore(conn, t.oidc_session_clients).values(
+                    sid=code.sid, client_id=code.client_id
                 )
             )
 

@@ -82,6 +82,12 @@ class Flow:
     def return_to(self) -> str:
         return str(self.row.request.get("return_to") or "/")
 
+    @property
+    def replaces(self) -> str | None:
+        """The sid of the browser's session this sign-in replaces (e.g. `prompt=login`)."""
+        sid = self.row.request.get("replaces")
+        return str(sid) if sid else None
+
     def belongs_to(self, browser: str | None) -> bool:
         return browser is not None and hmac.compare_digest(digest(browser), self.row.browser_hash)
 
@@ -100,8 +106,11 @@ class LoginFlows:
         step: Step = Step.PENDING,
         user_id: str | None = None,
         session_sid: str | None = None,
+        replaces: str | None = None,
     ) -> Flow:
         request: dict[str, Any] = {"authorization": authorization, "return_to": return_to}
+        if replaces:
+            request["replaces"] = replaces
         row = FlowRow(
             id=secrets.token_urlsafe(24),
             browser_hash=digest(browser),

@@ -28,7 +28,7 @@ def security_headers(csp: str | None = None) -> dict[str, str]:
     return {
         "Content-Security-Policy": csp
         or (
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "Referrer-Policy": "no-referrer",
