@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from tests.support.ldap_tree import BASE, build, small_directory
 
 from keyhall.ldap.entries import Dit
 from keyhall.ldap.filters import parse_filter
 from keyhall.ldap.query import candidates, evaluate, matches
-from tests.support.ldap_tree import BASE, build, small_directory
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +57,7 @@ def found(dit: Dit, text: str) -> list[str]:
         (
             "(&(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
             ["uid=owner", "uid=alice", "uid=bob"],
-        ),  # fmt: skip
+        ),
         ("(userAccountControl:1.2.840.113556.1.4.804:=3)", ["uid=carol"]),
         (f"(memberOf:1.2.840.113556.1.4.1941:=cn=ops,ou=groups,{BASE})", ["uid=bob", "uid=carol"]),
         ("(uid:caseExactMatch:=alice)", ["uid=alice"]),
