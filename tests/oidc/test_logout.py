@@ -143,3 +143,43 @@ def test_disabling_a_user_revokes_tokens_and_logs_out(
     assert logout["sub"] == "bob"
     refresh = rp.token_request(grant_type="refresh_token", refresh_token=token["refresh_token"])
     assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_deleting_a_user_reaches_clients_holding_only_offline_tokens(
+    server: RunningServer, receiver: Receiver
+) -> None:
+    client = add_client(
+        server, "Sync app", "--redirect-uri", RP_CB, "--post-logout-redirect-uri", BYE,
+        "--backchannel-logout-uri", receiver.url,
+    )  # fmt: skip
+    auth = (client["client_id"], client["client_secret"])
+    rp = RelyingParty(
+        server, client["client_id"], client["client_secret"], scope="openid offline_access"
+    )
+    browser = Browser(server)
+    response = browser.follow(browser.get(rp.authorization_url()), username="bob")
+    token = rp.fetch_token(response.headers["location"])
+    sid = decode(server, token["id_token"])["sid"]
+
+    # Bob signs out of the browser: the session ends, the offline token lives on.
+    out = browser.get(
+        rp.meta["end_session_endpoint"],
+        params={"id_token_hint": token["id_token"], "post_logout_redirect_uri": BYE},
+    )
+    assert out.status_code == 303
+    assert decode(server, receiver.next())["sid"] == sid
+    introspect = rp.meta["introspection_endpoint"]
+    assert httpx.post(introspect, data={"token": token["refresh_token"]}, auth=auth).json()[
+        "active"
+    ]
+
+    # Deleting bob reaches the app through its offline token: `sub`, and the sid it knows.
+    server.cli("user", "delete", "bob")
+    logout = decode(server, receiver.next())
+    assert logout["sub"] == "bob" and logout["sid"] == sid
+    assert logout["aud"] == client["client_id"] and "nonce" not in logout
+    assert httpx.post(introspect, data={"token": token["refresh_token"]}, auth=auth).json() == {
+        "active": False
+    }
+    refresh = rp.token_request(grant_type="refresh_token", refresh_token=token["refresh_token"])
+    assert refresh.json()["error"] == "invalid_grant"
