@@ -131,7 +131,8 @@ def link_in(msg: EmailMessage) -> str:
 
 
 class LogoutReceiver:
-    """A relying party's back-channel logout endpoint: records each POSTed logout_token."""
+    """A relying party on loopback: `/cb` answers the browser (the authorization response
+    lands there), `/backchannel` records each POSTed logout_token."""
 
     def __init__(self) -> None:
         self.tokens: queue.Queue[str] = queue.Queue()
@@ -145,11 +146,21 @@ class LogoutReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def do_GET(self) -> None:
+                body = b"<!doctype html><title>app</title><p id=app>signed in to the app</p>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *args: object) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/backchannel"
+        base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{base}/backchannel"
+        self.callback = f"{base}/cb"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
