@@ -316,9 +316,9 @@ class Directory:
         Users of the external directory are checked there (`totp` is passed through to
         providers that verify 2FA upstream); everyone else against the local hash.
         """
-        user = self.view.user_by_login(login) if self.view.loaded else None
-        if user is None and self.refresh():
-            user = self.view.user_by_login(login)
+        # A user created a moment ago (CLI, another node) may not be in the view yet: ask SQL
+        # rather than refreshing the view from whatever thread this is.
+        user = self.view.user_by_login(login) or self.store.user_by_login(login)
         external = self.external
         if external is not None and external.handles(user):
             result = external.authenticate(login, password, user, totp)

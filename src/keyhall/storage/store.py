@@ -165,6 +165,14 @@ class Store:
                 changes.members[group_id].add(user_id)
             return changes
 
+    def user_by_login(self, login: str) -> User | None:
+        """A username or email looked up in SQL, for logins the in-memory view hasn't seen yet."""
+        key = login.strip().lower()
+        column = t.users.c.email_key if "@" in key else t.users.c.username
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*_USER_COLUMNS).where(column == key)).first()
+        return None if row is None else user_from_row(row)
+
     def credentials(self, user_id: str) -> Credentials | None:
         """The fresh password hash and state of a user, read past the in-memory view."""
         with self.engine.connect() as conn:
