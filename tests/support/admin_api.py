@@ -32,8 +32,8 @@ def api_client(server: RunningServer, bearer: str) -> httpx.Client:
     )
 
 
-def serve_module(base: Path) -> Iterator[tuple[RunningServer, httpx.Client]]:
-    server = start_server(base)
+def serve_module(base: Path, **env: str) -> Iterator[tuple[RunningServer, httpx.Client]]:
+    server = start_server(base, **env)
     client = api_client(server, token(server, "module"))
     try:
         yield server, client

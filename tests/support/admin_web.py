@@ -8,6 +8,8 @@ exactly what the page offers, CSRF token included.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -73,8 +75,8 @@ def forms(html: str) -> list[Form]:
     return parser.forms
 
 
-def form(html: str, action: str) -> Form:
-    found = [f for f in forms(html) if f.action == action]
+def form(html: str, action: str, method: str = "post") -> Form:
+    found = [f for f in forms(html) if f.action == action and f.method == method]
     assert found, f"no form posting to {action!r}; forms: {[f.action for f in forms(html)]}"
     return found[0]
 
@@ -115,3 +117,12 @@ def token(server: RunningServer, name: str = "tests", scope: str = "admin") -> s
     out = server.cli("token", "create", name, "--scope", scope, "--json").stdout
     value: str = json.loads(out)["token"]
     return value
+
+
+@contextmanager
+def browsing_as(server: RunningServer, username: str) -> Iterator[httpx.Client]:
+    client = sign_in(server, username)
+    try:
+        yield client
+    finally:
+        client.close()
