@@ -88,7 +88,7 @@ def test_keyhall_as_external_directory(
     assert local.user("root1").source == "external"
 
     # A second Keyhall server syncs on its own schedule and lets alice bind through its
-    # LDAP front with the password and the code appended (Cloudron's convention).
+    # LDAP front with the code in Cloudron's `+totptoken=` RDN, which it passes upstream.
     downstream_dir = tmp_path / "downstream"
     env = keyhall_env(downstream_dir)
     run_cli(env, "user", "add", "owner", "--email", "owner@down.example")
@@ -106,7 +106,7 @@ def test_keyhall_as_external_directory(
         conn.timeout = 30
         with pytest.raises(ldap.INVALID_CREDENTIALS):
             conn.simple_bind_s("uid=alice,ou=users,dc=keyhall", PASSWORD)
-        conn.simple_bind_s("uid=alice,ou=users,dc=keyhall", PASSWORD + codes.next())
+        conn.simple_bind_s(f"uid=alice+totptoken={codes.next()},ou=users,dc=keyhall", PASSWORD)
         assert conn.whoami_s() == "dn:uid=alice,ou=users,dc=keyhall"
         conn.unbind_s()
     finally:

@@ -127,14 +127,9 @@ class Credentials:
         via: str = "ldap",
     ) -> AuthResult:
         """Check what a user typed: an app password, or a password (+ code if enrolled)."""
-        view = self.directory.view
-        user = view.user_by_login(login) if view.loaded else None
-        if user is None and view.loaded:
-            # A server's view is kept fresh by its refresh task; refreshing here, from a
-            # worker thread, would race it. Same cost and same audit as a wrong password.
-            self.directory.passwords.burn(secret)
-            self._record_unknown(login, ip, via)
-            return AuthResult(None, AuthFailure.UNKNOWN_USER)
+        # Unknown logins go on to `Directory.authenticate` too: it finds users the view hasn't
+        # loaded yet and lets the external directory auto-create them at first login.
+        user = self.directory.view.user_by_login(login)
         if user is not None and totp_code is None:
             if self.cache.get(user, secret):
                 return AuthResult(user)
@@ -144,7 +139,9 @@ class Credentials:
                     return checked
         record = self.store.totp(user.id) if user is not None else None
         if record is None or not record.confirmed:
-            result = self.directory.authenticate(login, secret, ip=ip, via=via)
+            # No local second factor: a code given apart goes to the external directory, for
+            # providers that check 2FA upstream (another Keyhall, Cloudron).
+            result = self.directory.authenticate(login, secret, ip=ip, via=via, totp=totp_code)
             if result.ok and result.user is not None and totp_code is None:
                 self.cache.put(result.user, secret)
             return result
@@ -226,19 +223,6 @@ class Credentials:
                 outcome="success" if failure is None else str(failure),
                 ip=ip,
                 details=details,
-            )
-        )
-
-    def _record_unknown(self, login: str, ip: str | None, via: str) -> None:
-        self.directory.store.record_audit(
-            AuditEvent(
-                at=self._now(),
-                actor="anonymous",
-                action="auth.password",
-                target=login[:128],
-                outcome=str(AuthFailure.UNKNOWN_USER),
-                ip=ip,
-                details={"via": via},
             )
         )
 
