@@ -3,7 +3,7 @@ reset two-factor authentication, make admin."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -93,7 +93,10 @@ async def show_user(request: Request) -> Response:
     return await page(request, lambda admin: _user(admin, username))
 
 
-def _user_action(run: Any) -> Any:
+UserChange = Callable[[Admin, str, Form], tuple[str, str]]
+
+
+def _user_action(run: UserChange) -> Callable[[Request], Awaitable[Response]]:
     """A POST to /admin/users/{username}/...: run the use case, come back to the user page."""
 
     async def endpoint(request: Request) -> Response:
