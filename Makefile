@@ -35,6 +35,7 @@ bench: install-test
 	$(BIN)/python bench/directory.py
 	$(BIN)/python -m bench.ldap
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python -m bench.web
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.oidc
 

@@ -66,6 +66,7 @@ class Directory:
         self.external: ExternalAuthenticator | None = None
         # Told (key, old value, new value) after a setting changed, e.g. to apply mandatory 2FA.
         self.settings_listeners: list[SettingsListener] = []
+        self._settings_cache: tuple[int, dict[str, Any]] | None = None
 
     # -- reading -------------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -96,7 +97,16 @@ class Directory:
         return group
 
     def settings(self) -> dict[str, Any]:
-        return with_defaults(self.store.settings())
+        # Every page and sign-in reads settings; a server's view tracks the directory version
+        # (which every settings write bumps), so a copy taken at that version is still current.
+        cached = self._settings_cache
+        if self.view.loaded and cached is not None and cached[0] == self.view.version:
+            return dict(cached[1])
+        version = self.view.version
+        values = with_defaults(self.store.settings())
+        if self.view.loaded:
+            self._settings_cache = (version, values)
+        return dict(values)
 
     @property
     def passwords(self) -> Passwords:
@@ -385,6 +395,7 @@ class Directory:
         with self.store.write() as w:
             w.set_setting(key, value)
             self._audit(w, actor, "settings.set", key, value=value)
+        self._settings_cache = None
         for listener in self.settings_listeners:
             listener(key, old, value)
         return value
