@@ -106,3 +106,37 @@ def test_single_use_links_and_throttle_rows(directory: Directory) -> None:
     ]
     later = now + timedelta(hours=2)
     assert store.record_failure("user:x", later, later - timedelta(hours=1)) == 1  # forgotten
+
+
+@pytest.mark.parametrize(("provider", "asked"), [("cloudron", False), ("generic", True)])
+def test_directory_users_enrol_unless_their_provider_checks_2fa(
+    directory: Directory, provider: str, asked: bool
+) -> None:
+    """Issue 8 / seed 000: the Cloudron provider passes 2FA through; others enrol locally."""
+    from keyhall.accounts.factors import SecondFactors
+    from keyhall.connectors.connector import ExternalDirectory
+    from keyhall.connectors.plan import SOURCE
+    from keyhall.directory.credentials import Credentials
+
+    key = b"s" * 32
+    external = ExternalDirectory(directory, key)
+    external.attach()
+    external.set(
+        {
+            "enabled": "true",
+            "provider": provider,
+            "url": "ldap://127.0.0.1:1",
+            "users_base_dn": "ou=users,dc=example",
+        },
+        actor=CLI_ACTOR,
+    )
+    directory.set_setting("mandatory_2fa", "true", actor=CLI_ACTOR)
+    local = directory.create_user("local", "local@example.com", actor=CLI_ACTOR)
+    remote = directory.create_user(
+        "remote", "remote@example.com", actor=CLI_ACTOR, source=SOURCE, external_id="r-1"
+    )
+    factors = SecondFactors(
+        directory, Credentials(directory, key), AccountStore(directory.store), key, directory.clock
+    )
+    assert factors.need(local) is Need.ENROLMENT
+    assert factors.need(remote) is (Need.ENROLMENT if asked else Need.NOTHING)
