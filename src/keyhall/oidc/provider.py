@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from keyhall.directory.models import User
 from keyhall.logs import get_logger
@@ -23,7 +23,7 @@ from keyhall.oidc.pkce import S256CodeChallenge
 from keyhall.oidc.server import Server
 from keyhall.oidc.token import AuthorizationCodeGrant, RefreshTokenGrant
 from keyhall.runtime import Instance
-from keyhall.storage.oidc_store import OidcStore, TokenRow
+from keyhall.storage.oidc_store import OidcStore, TokenRow, client_writes
 
 CODE_LIFETIME = timedelta(seconds=60)
 KEY_RELOAD_SECONDS = 10.0
@@ -42,7 +42,7 @@ class Provider:
         self.store = OidcStore(inst.store)
         self.keys = KeyRing(self.store, inst.secret_key)
         self.now = clock
-        self._clients: tuple[int | None, dict[str, Client]] | None = None
+        self._clients: tuple[tuple[int, int], dict[str, Client]] | None = None
         self.server = Server(self)
         self.wake = asyncio.Event()
         self.server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
@@ -60,8 +60,9 @@ class Provider:
     # -- lookups -------------------------------------------------------------------------
     def clients(self) -> dict[str, Client]:
         """Every client, read once per directory version: each request needs its client, and
-        client changes bump that version (`OidcStore.put_client`), which every node polls."""
-        version = self.directory.view.version
+        client changes bump that version (`OidcStore.put_client`), which every node polls;
+        changes made in this process are seen at once."""
+        version = (self.directory.view.version, client_writes())
         cached = self._clients
         if cached is None or cached[0] != version:
             cached = (version, {c.id: c for c in self.store.clients()})
@@ -101,10 +102,29 @@ class Provider:
         return bool(wanted & set(group_names(user, self.directory.view)))
 
     # -- issuance ------------------------------------------------------------------------
+    @overload
     def issue_tokens(
         self, grant: Grant, client: Client, user: User, *, refresh: bool | None = None
-    ) -> dict[str, Any]:
-        """RFC 6749 §5.1 and OIDC Core §3.1.3.3: access token, maybe refresh and ID tokens."""
+    ) -> dict[str, Any]: ...
+
+    @overload
+    def issue_tokens(
+        self, grant: Grant, client: Client, user: User, *, redeeming: str
+    ) -> dict[str, Any] | None: ...
+
+    def issue_tokens(
+        self,
+        grant: Grant,
+        client: Client,
+        user: User,
+        *,
+        refresh: bool | None = None,
+        redeeming: str | None = None,
+    ) -> dict[str, Any] | None:
+        """RFC 6749 §5.1 and OIDC Core §3.1.3.3: access token, maybe refresh and ID tokens.
+
+        With `redeeming` (a code's digest) the code is marked used in the same commit; None
+        means another request redeemed it first."""
         now = self.now()
         s = client.settings
         scopes = grant.scopes
@@ -148,7 +168,8 @@ class Provider:
                 access_token=at,
                 user_claims=self.user_claims(user, client, grant.scope, grant.claims.id_token),
             )
-        self.store.insert_tokens(rows)
+        if not self.store.insert_tokens(rows, redeeming=redeeming):
+            return None
         return body
 
     def _row(self, value: str, kind: str, grant: Grant, now: datetime, lifetime: int) -> TokenRow:

@@ -26,6 +26,7 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 @dataclass(frozen=True, slots=True)
 class RedeemedCode:
+    code_hash: str
     grant: Grant
     redirect_uri: str
     code_challenge: str | None
@@ -47,7 +48,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def query_authorization_code(self, code: str, client: Any) -> RedeemedCode | None:
         p = self.provider
-        row = p.store.consume_code(digest(code))
+        code_hash = digest(code)
+        row = p.store.code(code_hash)
         if row is None or row.client_id != client.id:
             return None
         if row.used:
@@ -64,6 +66,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             details=row.details,
         )
         return RedeemedCode(
+            code_hash,
             grant,
             row.redirect_uri,
             row.details.get("code_challenge"),
@@ -78,11 +81,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         user = self.authenticate_user(code)
         if user is None:
             raise InvalidGrantError("The user of this code can no longer sign in.")
-        token = self.provider.issue_tokens(code.grant, self.request.client, user)
+        token = self.provider.issue_tokens(
+            code.grant, self.request.client, user, redeeming=code.code_hash
+        )
+        if token is None:
+            # Redeemed by a concurrent request between our read and our write: a replay.
+            self.provider.store.revoke_tokens(grant_id=code.grant.grant_id)
+            raise InvalidGrantError()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
     def delete_authorization_code(self, authorization_code: RedeemedCode) -> None:
-        """Codes are marked used when redeemed and removed when they expire."""
+        """Codes are marked used with the tokens they buy (`OidcStore.insert_tokens`) and
+        removed when they expire."""
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]

@@ -7,6 +7,7 @@ count says who won, which holds on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,6 +91,21 @@ class OutboxRow:
     attempts: int
 
 
+_client_writes = itertools.count()
+_last_client_write = 0
+
+
+def client_writes() -> int:
+    """How many client registrations this process changed: with the directory version (which
+    such changes bump, for other processes), the key of the clients cached in memory."""
+    return _last_client_write
+
+
+def _client_written() -> None:
+    global _last_client_write
+    _last_client_write = next(_client_writes) + 1
+
+
 def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (SQLite or PostgreSQL)."""
     if conn.dialect.name == "postgresql":
@@ -145,6 +161,16 @@ class OidcStore:
             return [_client(r) for r in rows]
 
     def put_client(self, client: Client, now: datetime, *, create: bool) -> bool:
+        done = self._put_client(client, now, create=create)
+        _client_written()
+        return done
+
+    def delete_client(self, client_id: str) -> bool:
+        done = self._delete_client(client_id)
+        _client_written()
+        return done
+
+    def _put_client(self, client: Client, now: datetime, *, create: bool) -> bool:
         values = {
             "name": client.name,
             "secret_hash": client.secret_hash,
@@ -173,7 +199,7 @@ class OidcStore:
             )
             return exists is not None
 
-    def delete_client(self, client_id: str) -> bool:
+    def _delete_client(self, client_id: str) -> bool:
         with self.store.write() as writer:
             conn = writer.conn
             for table in (t.oidc_codes, t.oidc_tokens, t.oidc_session_clients, t.oidc_consents):
@@ -436,19 +462,14 @@ class OidcStore:
                 )
             )
 
-    def consume_code(self, code_hash: str) -> CodeRow | None:
-        """Mark a code used and return it as it was (`used` tells whether it had been)."""
-        with self.engine.begin() as conn:
+    def code(self, code_hash: str) -> CodeRow | None:
+        """A code as stored; `used` says whether it was redeemed (see `insert_tokens`)."""
+        with self.engine.connect() as conn:
             r = conn.execute(
                 sa.select(t.oidc_codes).where(t.oidc_codes.c.code_hash == code_hash)
             ).first()
-            if r is None:
-                return None
-            won = conn.execute(
-                sa.update(t.oidc_codes)
-                .where(t.oidc_codes.c.code_hash == code_hash, t.oidc_codes.c.used.is_(False))
-                .values(used=True)
-            ).rowcount
+        if r is None:
+            return None
         return CodeRow(
             r.grant_id,
             r.client_id,
@@ -457,12 +478,15 @@ class OidcStore:
             r.redirect_uri,
             r.scope,
             r.details,
-            not won,
+            bool(r.used),
             utc(r.expires_at),
         )
 
     # -- tokens --------------------------------------------------------------------------
-    def insert_tokens(self, rows: Iterable[TokenRow]) -> None:
+    def insert_tokens(self, rows: Iterable[TokenRow], *, redeeming: str | None = None) -> bool:
+        """Store issued tokens. With `redeeming` (a code's digest), only if this transaction is
+        the one that marks that code used: False, and nothing stored, if another got there
+        first. One commit per token response."""
         values = [
             {
                 "token_hash": r.token_hash,
@@ -480,9 +504,19 @@ class OidcStore:
             }
             for r in rows
         ]
-        if values:
-            with self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            if redeeming is not None:
+                codes = t.oidc_codes
+                won = conn.execute(
+                    sa.update(codes)
+                    .where(codes.c.code_hash == redeeming, codes.c.used.is_(False))
+                    .values(used=True)
+                ).rowcount
+                if not won:
+                    return False
+            if values:
                 conn.execute(sa.insert(t.oidc_tokens), values)
+        return True
 
     def token(self, token_hash: str) -> TokenRow | None:
         with self.engine.connect() as conn:
