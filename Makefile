@@ -36,6 +36,7 @@ bench: install-test
 	$(BIN)/python -m bench.ldap
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python -m bench.web
+	$(BIN)/python -m bench.admin
 	$(BIN)/python -m bench.sync
 	$(BIN)/python -m bench.oidc
 
