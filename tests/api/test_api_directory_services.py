@@ -99,3 +99,11 @@ def test_external_directory_settings(api: httpx.Client) -> None:
     secret_event = next(e for e in events if e["target"] == "bind_password")
     assert secret_event["details"] == {"value": "(set)"}
     api.patch("/external", json={"provider": None, "url": None, "bind_password": ""})
+
+
+def test_invitation_without_mail_is_503(api: httpx.Client) -> None:
+    # This server has no SMTP configured (test_api_users.py sends a real invitation).
+    refused = api.post("/users/owner/invitation")
+    assert_problem(refused, 503)
+    assert refused.json()["type"] == "urn:keyhall:problem:mail_failed"
+    assert "not configured" in refused.json()["detail"]

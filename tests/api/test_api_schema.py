@@ -47,6 +47,7 @@ COVERED = {
     ("PUT", "/v1/users/{username}/active"): "test_api_users",
     ("PUT", "/v1/users/{username}/password"): "test_api_users",
     ("DELETE", "/v1/users/{username}/second-factors"): "test_api_users",
+    ("POST", "/v1/users/{username}/invitation"): "test_api_users",
     ("GET", "/v1/groups"): "test_api_groups",
     ("POST", "/v1/groups"): "test_api_groups",
     ("GET", "/v1/groups/{name}"): "test_api_groups",

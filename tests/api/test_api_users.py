@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.support.admin_api import assert_problem
+from tests.support.accounts import Mailbox, link_in
+from tests.support.admin_api import assert_problem, serve_module
 from tests.support.admin_web import PASSWORD, sign_in
 from tests.support.server import RunningServer
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, mail: Mailbox
+) -> Iterator[tuple[RunningServer, httpx.Client]]:
+    yield from serve_module(tmp_path_factory.mktemp("users"), **mail.env())
 
 
 def test_pre_provisioned_user_exists_before_first_login(
@@ -89,6 +106,16 @@ def test_second_factors_reset(api: httpx.Client, server: RunningServer) -> None:
     assert api.get("/users/tess").json()["totp"] is False
     events = api.get("/audit", params={"target": "tess", "action": "user."}).json()["items"]
     assert "user.second_factors_reset" in [e["action"] for e in events]
+
+
+def test_invitation(api: httpx.Client, server: RunningServer, mail: Mailbox) -> None:
+    api.post("/users", json={"username": "ivan", "email": "ivan@example.org"})
+    sent = api.post("/users/ivan/invitation")
+    assert sent.status_code == 202 and sent.json() == {"sent_to": "ivan@example.org"}
+    message = mail.next()
+    assert message["To"] == "ivan@example.org"
+    assert link_in(message).startswith(f"{server.url}/invite")
+    assert_problem(api.post("/users/nobody/invitation"), 404)
 
 
 def test_delete(api: httpx.Client) -> None:

@@ -15,11 +15,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from keyhall.accounts.mail import MailError
 from keyhall.errors import Conflict, Forbidden, InvalidInput, KeyhallError, NotFound
 from keyhall.transfer.problems import ImportRejected
 
 MEDIA_TYPE = "application/problem+json"
-STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, Forbidden: 403}
+STATUS: dict[type[KeyhallError], int] = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    MailError: 503,  # the SMTP server is not configured or refused the message
+}
 TYPE_PREFIX = "urn:keyhall:problem:"
 TITLES = {
     400: "Bad Request",
@@ -31,6 +38,7 @@ TITLES = {
     413: "Content Too Large",
     422: "Unprocessable Content",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details",

@@ -217,6 +217,22 @@ def reset_second_factors(username: UserPath, svc: Services, actor: AdminActor) -
     svc.accounts.factors.reset(svc.directory.user(username), actor=actor)
 
 
+class InvitationOut(BaseModel):
+    sent_to: str
+
+
+@router.post(
+    "/users/{username}/invitation",
+    response_model=InvitationOut,
+    status_code=202,
+    responses=ERRORS | problem_responses(503),
+    summary="Mail an invitation to choose a password",
+)
+def invite(username: UserPath, svc: Services, actor: AdminActor) -> InvitationOut:
+    """A link valid for seven days, through the configured SMTP server (503 without one)."""
+    return InvitationOut(sent_to=svc.accounts.invite(username, actor=actor))
+
+
 @router.delete(
     "/users/{username}",
     status_code=204,
