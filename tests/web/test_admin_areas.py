@@ -58,6 +58,13 @@ def test_groups_and_members(owner: httpx.Client, api: httpx.Client) -> None:
     assert 'href="/admin/groups/ops"' in listed and "On call" in listed
     assert submit(owner, page, f"{page}/delete").status_code == 303
     assert owner.get(page).status_code == 404
+    # Names with spaces travel quoted in links, form actions and redirects.
+    spaced = submit(owner, "/admin/groups", "/admin/groups", name="Night Shift")
+    assert spaced.headers["location"] == "/admin/groups/night%20shift?done=group_created"
+    quoted = "/admin/groups/night%20shift"
+    assert f'href="{quoted}"' in owner.get("/admin/groups").text
+    assert submit(owner, quoted, f"{quoted}/members", usernames="gus").status_code == 303
+    assert api.get("/groups/night shift").json()["members"] == ["gus"]
 
 
 def test_oidc_client_created_with_secret_once_and_endpoint_table(

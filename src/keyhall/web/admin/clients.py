@@ -4,6 +4,7 @@ once, redirect URIs, per-client settings, seed 000's endpoint table, presets."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -124,7 +125,7 @@ def _on_client(kind: str) -> Endpoint:
             changes |= {k: f.get(k, "").strip() for k in TEXT_FIELDS if k in f}
             changes["consent"] = "true" if checked(f, "consent") else "false"
             registry.update(client_id, changes, actor=admin.actor)
-            return done(f"/admin/clients/{client_id}", "client_saved")
+            return done(f"/admin/clients/{quote(client_id)}", "client_saved")
 
         def failed(admin: Admin, f: Form, exc: KeyhallError) -> Response:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -63,7 +63,7 @@ async def create_group(request: Request) -> Response:
         group = admin.services.directory.create_group(
             f.get("name", ""), description=f.get("description", ""), actor=admin.actor
         )
-        return done(f"/admin/groups/{group.name}", "group_created")
+        return done(f"/admin/groups/{quote(group.name)}", "group_created")
 
     def failed(admin: Admin, f: Form, exc: KeyhallError) -> Response:
         return _list(admin, exc.message, f)
@@ -87,9 +87,9 @@ def _on_group(run: str) -> Endpoint:
                 return done("/admin/groups", "group_deleted")
             if run == "add":
                 d.add_members(name, words(f.get("usernames", ""), commas=True), actor=admin.actor)
-                return done(f"/admin/groups/{name}", "members_added")
+                return done(f"/admin/groups/{quote(name)}", "members_added")
             d.remove_members(name, [f.get("username", "")], actor=admin.actor)
-            return done(f"/admin/groups/{name}", "members_removed")
+            return done(f"/admin/groups/{quote(name)}", "members_removed")
 
         def failed(admin: Admin, f: Form, exc: KeyhallError) -> Response:
             try:
