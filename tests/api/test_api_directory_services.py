@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 from tests.support.admin_api import assert_problem, eventually
+from tests.support.admin_web import PASSWORD, browsing_as
 from tests.support.server import RunningServer
 
 import ldap
@@ -77,6 +78,19 @@ def test_settings_are_checked_whole(api: httpx.Client, server: RunningServer) ->
     events = api.get("/audit", params={"action": "settings.set"}).json()["items"]
     assert {e["target"] for e in events} >= {"lock_profile", "password_min_length"}
     api.patch("/settings", json={"lock_profile": False, "password_min_length": 8})
+
+
+def test_mandatory_2fa_from_the_api_signs_out_users_without_one(
+    api: httpx.Client, server: RunningServer
+) -> None:
+    api.post("/users", json={"username": "nofa", "email": "nofa@example.org", "password": PASSWORD})
+    with browsing_as(server, "nofa") as nofa:
+        assert nofa.get("/account").status_code == 200
+        assert api.patch("/settings", json={"mandatory_2fa": True}).status_code == 200
+        try:
+            eventually(lambda: nofa.get("/account").status_code, 303)
+        finally:
+            api.patch("/settings", json={"mandatory_2fa": False})
 
 
 def test_external_directory_settings(api: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import pytest
 from tests.support.accounts import Mailbox, link_in
 from tests.support.admin_api import assert_problem, serve_module
 from tests.support.admin_web import PASSWORD, sign_in
+from tests.support.oidc_rp import Browser, RelyingParty, close_all
 from tests.support.server import RunningServer
 
 
@@ -116,6 +117,34 @@ def test_invitation(api: httpx.Client, server: RunningServer, mail: Mailbox) -> 
     assert message["To"] == "ivan@example.org"
     assert link_in(message).startswith(f"{server.url}/invite")
     assert_problem(api.post("/users/nobody/invitation"), 404)
+
+
+def test_deleting_ends_oidc_access_at_once(api: httpx.Client, server: RunningServer) -> None:
+    # Issue 8: an admin removes a user through the API; the app's tokens die with them.
+    api.post(
+        "/users", json={"username": "leaver", "email": "leaver@example.org", "password": PASSWORD}
+    )
+    made = api.post("/clients", json={"name": "App", "redirect_uris": ["https://app.example/cb"]})
+    client_id, secret = made.json()["client_id"], made.json()["client_secret"]
+    rp = RelyingParty(server, client_id, secret, redirect_uri="https://app.example/cb")
+    browser = Browser(server)
+    try:
+        answer = browser.follow(browser.get(rp.authorization_url()), username="leaver")
+        tokens = rp.fetch_token(str(answer.headers["location"]))
+
+        def active() -> bool:
+            body = httpx.post(
+                rp.meta["introspection_endpoint"],
+                data={"token": tokens["access_token"]},
+                auth=(client_id, secret),
+            ).json()
+            return bool(body["active"])
+
+        assert active() is True
+        assert api.delete("/users/leaver").status_code == 204
+        assert active() is False
+    finally:
+        close_all()
 
 
 def test_delete(api: httpx.Client) -> None:
