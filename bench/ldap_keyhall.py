@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench import procstat
 from bench.children import die_with_parent
 from bench.ldap_dataset import BASE_DN, PASSWORD, Dataset
 from keyhall.config import Config
@@ -29,6 +30,7 @@ from keyhall.runtime import open_instance
 from keyhall.storage import tables as t
 
 KEYHALL = str(Path(sys.executable).parent / "keyhall")
+LDAP_PROCESS = "keyhall.ldap.process"
 
 
 def seed(data_dir: Path, dataset: Dataset) -> None:
@@ -108,6 +110,11 @@ class Keyhall:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def ldap_pid(self) -> int:
+        """`keyhall serve` runs the LDAP listener in a child process: issue 4's memory target."""
+        return procstat.descendant(self.pid, LDAP_PROCESS) or self.pid
 
     def service_account(self) -> tuple[str, str]:
         """The service bind DN and secret, as an operator reads them (`keyhall ldap show`)."""

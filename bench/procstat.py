@@ -31,6 +31,18 @@ def _children(root: int) -> list[int]:
     return tree
 
 
+def descendant(root: int, marker: str) -> int | None:
+    """The first process under `root` whose command line contains `marker` (e.g. a module)."""
+    for pid in _children(root)[1:]:
+        try:
+            cmdline = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            return pid
+    return None
+
+
 def cpu_seconds(root: int) -> float:
     """User + system CPU of the process tree, including reaped children (cutime/cstime)."""
     total = 0

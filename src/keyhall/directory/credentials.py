@@ -128,8 +128,10 @@ class Credentials:
     ) -> AuthResult:
         """Check what a user typed: an app password, or a password (+ code if enrolled)."""
         # Unknown logins go on to `Directory.authenticate` too: it finds users the view hasn't
-        # loaded yet and lets the external directory auto-create them at first login.
-        user = self.directory.view.user_by_login(login)
+        # loaded yet and lets the external directory auto-create them at first login. A user
+        # created a moment ago is read from SQL here, so that their app passwords and second
+        # factor count before the view has them (or the password alone would let them in).
+        user = self.directory.view.user_by_login(login) or self.directory.store.user_by_login(login)
         if user is not None and totp_code is None:
             if self.cache.get(user, secret):
                 return AuthResult(user)

@@ -8,15 +8,16 @@ which the listener runs in a worker thread.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Protocol
 
+from keyhall.config import Config
 from keyhall.directory.credentials import Credentials
 from keyhall.directory.models import AuthResult
+from keyhall.directory.service import Directory
 from keyhall.ldap.access import AccessPolicy, LdapAccess
 from keyhall.ldap.dn import normalize_dn
 from keyhall.ldap.entries import Dit, DitBuilder, TreeOptions
 from keyhall.ldap.throttle import BindThrottle
-from keyhall.runtime import Instance
 
 
 def _version() -> str:
@@ -26,8 +27,16 @@ def _version() -> str:
         return "0"
 
 
+class LdapHost(Protocol):
+    """What the LDAP front needs of an instance: `runtime.Instance` or the LDAP process's own."""
+
+    config: Config
+    directory: Directory
+    secret_key: bytes
+
+
 class LdapBackend:
-    def __init__(self, inst: Instance) -> None:
+    def __init__(self, inst: LdapHost) -> None:
         self.inst = inst
         self.view = inst.directory.view
         self.base_dn = normalize_dn(inst.config.ldap_base_dn)
@@ -64,6 +73,10 @@ class LdapBackend:
         return int(self._settings.get("ldap_size_limit", 5000))
 
     def tree(self) -> Dit:
+        dit = self._dit
+        # Every request asks: the common answer, nothing changed, costs two comparisons.
+        if dit is not None and dit.version == self.view.version and self._settings is dit.settings:
+            return dit
         options = TreeOptions(
             self.base_dn,
             show_disabled=bool(self._settings.get("ldap_show_disabled", False)),
@@ -74,6 +87,7 @@ class LdapBackend:
             self._dit = None
         if self._dit is None or self._dit.version != self.view.version:
             self._dit = self._builder.build(self.view)
+        self._dit.settings = self._settings
         return self._dit
 
     def is_admin(self, user_id: str) -> bool:

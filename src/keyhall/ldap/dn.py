@@ -8,6 +8,7 @@ separators are ignored, as RFC 4514 §3 permits and as hand-typed DNs need.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TypeAlias
 
@@ -33,12 +34,25 @@ _ESCAPES = str.maketrans(
 )
 
 
+# Clients send the same few DNs over and over (search bases, bind DNs, `member=` values):
+# parsing is most of what a lookup by DN costs, so recent answers are kept. Errors aren't, and
+# long texts aren't either, so the cache stays small (a few MB) whatever clients send.
+_CACHED_DNS = 1024
+_CACHEABLE_LENGTH = 256
+
+
 def _invalid(text: str, why: str) -> LdapError:
     return LdapError(ResultCode.INVALID_DN_SYNTAX, f"invalid DN {text!r}: {why}")
 
 
 def parse_dn(text: str) -> DN:
     """Parse an RFC 4514 string; raise ``LdapError(INVALID_DN_SYNTAX)`` if malformed."""
+    if len(text) <= _CACHEABLE_LENGTH:
+        return _parse_dn_cached(text)
+    return _parse_dn(text)
+
+
+def _parse_dn(text: str) -> DN:
     if not text.strip(" "):
         return ()
     rdns: list[RDN] = []
@@ -122,12 +136,38 @@ def normalize(dn: DN) -> DN:
 
 def parse_normalized(text: str) -> DN:
     """``parse_dn`` then ``normalize``: the form to compare and index DNs by."""
+    if len(text) <= _CACHEABLE_LENGTH:
+        return _parse_normalized(text)
     return normalize(parse_dn(text))
 
 
 def normalize_dn(text: str) -> str:
     """One canonical string per DN: lowercase, trimmed, AVAs sorted, ``,`` without spaces."""
-    return format_dn(parse_normalized(text))
+    if _CANONICAL.fullmatch(text):
+        return text  # what clients send back is what we served: already in this form
+    if len(text) <= _CACHEABLE_LENGTH:
+        return _normalize_dn(text)
+    return format_dn(normalize(parse_dn(text)))
+
+
+# DNs that parsing and normalising would return unchanged: one AVA per RDN, a lowercase type
+# and a lowercase value of characters that are never escaped or folded.
+_CANONICAL = re.compile(r"[a-z][a-z0-9-]*=[a-z0-9._@-]+(?:,[a-z][a-z0-9-]*=[a-z0-9._@-]+)*")
+
+
+@functools.lru_cache(maxsize=_CACHED_DNS)
+def _parse_dn_cached(text: str) -> DN:
+    return _parse_dn(text)
+
+
+@functools.lru_cache(maxsize=_CACHED_DNS)
+def _parse_normalized(text: str) -> DN:
+    return normalize(parse_dn(text))
+
+
+@functools.lru_cache(maxsize=_CACHED_DNS)
+def _normalize_dn(text: str) -> str:
+    return format_dn(_parse_normalized(text))
 
 
 def parent(dn: DN) -> DN:

@@ -115,6 +115,8 @@ class Dit:
     def __init__(self, options: TreeOptions, version: int) -> None:
         self.options = options
         self.version = version
+        self.settings: object = None
+        """The settings `LdapBackend` built or last checked it with (identity is what counts)."""
         self.base = options.base_dn
         self.users_dn = f"ou=users,{self.base}"
         self.groups_dn = f"ou=groups,{self.base}"

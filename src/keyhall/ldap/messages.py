@@ -8,6 +8,7 @@ Anything malformed raises :class:`ProtocolError`; a PDU longer than ``max_size``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -156,8 +157,16 @@ _NAME, _VALUE = 0x80, 0x81  # ExtendedRequest and IntermediateResponse fields
 _RESULT_CODES = {code.value: code for code in ResultCode}
 
 
+_ENUM_VALUES: dict[tuple[type[Any], int], Any] = {
+    (enum, member.value): member for enum in (Scope, DerefAliases) for member in enum
+}
+
+
 def _enum(data: bytes, pos: int, end: int, enum: type[Any]) -> tuple[Any, int]:
     value, pos = ber.read_integer(data, pos, end, ber.ENUMERATED)
+    found = _ENUM_VALUES.get((enum, value))  # a dict lookup: Enum(value) costs a lot more
+    if found is not None:
+        return found, pos
     try:
         return enum(value), pos
     except ValueError:
@@ -231,10 +240,22 @@ def _decode_search(data: bytes, pos: int, end: int, depth: int) -> ProtocolOp:
     search_filter, pos = decode_filter(data, pos, end, depth)
     start, pos = ber.read_expected(data, pos, end, ber.SEQUENCE)
     ber.expect_end(pos, end)
-    attributes = _strings(data, start, pos)
+    if pos - start <= _CACHEABLE_SELECTION:
+        attributes = _selection(data[start:pos])
+    else:
+        attributes = _strings(data, start, pos)
     return SearchRequest(
         base, scope, deref, size_limit, time_limit, types_only, search_filter, attributes
     )
+
+
+# An application sends the same attribute list with every search: decode each list once.
+_CACHEABLE_SELECTION = 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _selection(encoded: bytes) -> tuple[str, ...]:
+    return _strings(encoded, 0, len(encoded))
 
 
 def _decode_modify(data: bytes, pos: int, end: int, depth: int) -> ProtocolOp:

@@ -257,38 +257,57 @@ def matches(f: Filter, entry: Entry) -> bool:
 # -- narrowing by index ----------------------------------------------------------------------
 def candidates(f: Filter, dit: Dit) -> list[Entry] | None:
     """Entries that could match `f` according to the indexes, or None if they can't tell."""
+    found = narrow(f, dit)
+    return None if found is None else found[0]
+
+
+def narrow(f: Filter, dit: Dit) -> tuple[list[Entry], bool] | None:
+    """`candidates`, and whether they are exactly the entries `f` is TRUE for.
+
+    An equality item on an indexed attribute is answered by the index alone: the index holds
+    the same prepared values `_equality` compares, so evaluating it again would only repeat
+    the lookup. An Or of such items is exact too; an And is narrowed by its smallest item.
+    """
     if isinstance(f, EqualityMatch | ApproxMatch):
         return _lookup(f.attribute, f.value, dit)
     if isinstance(f, ExtensibleMatch) and f.attribute and not f.dn_attributes:
         if f.matching_rule in (None, IN_CHAIN):
-            return _lookup(f.attribute, f.value, dit)
+            found = _lookup(f.attribute, f.value, dit)
+            # In-chain on a non-DN attribute is Undefined, which the index can't know.
+            return None if found is None else (found[0], False)
         return None
     if isinstance(f, And):
         best: list[Entry] | None = None
         for item in f.filters:
-            found = candidates(item, dit)
-            if found is not None and (best is None or len(found) < len(best)):
-                best = found
-        return best
+            narrowed = narrow(item, dit)
+            if narrowed is not None and (best is None or len(narrowed[0]) < len(best)):
+                best = narrowed[0]
+        if best is None:
+            return None
+        return best, False
     if isinstance(f, Or) and f.filters:
         union: dict[int, Entry] = {}
+        exact = True
         for item in f.filters:
-            found = candidates(item, dit)
-            if found is None:
+            narrowed = narrow(item, dit)
+            if narrowed is None:
                 return None
-            for entry in found:
+            exact = exact and narrowed[1]
+            for entry in narrowed[0]:
                 union[id(entry)] = entry
-        return sorted(union.values(), key=lambda e: e.seq)
+        if len(union) <= 1:
+            return list(union.values()), exact
+        return sorted(union.values(), key=lambda e: e.seq), exact
     return None
 
 
-def _lookup(attribute: str, value: bytes, dit: Dit) -> list[Entry] | None:
+def _lookup(attribute: str, value: bytes, dit: Dit) -> tuple[list[Entry], bool] | None:
     attr = schema.attribute(attribute)
     if attr is None:
-        return []  # Undefined: matches nothing in a positive position
+        return [], True  # Undefined: matches nothing in a positive position
     if attr.key not in INDEXED:
         return None
     wanted = _assertion(attr, value)
     if wanted is None:
-        return []
-    return dit.lookup(attr.key, wanted)
+        return [], True
+    return dit.lookup(attr.key, wanted), True

@@ -174,9 +174,21 @@ OPERATIONAL = frozenset(a.key for a in ATTRIBUTES if a.operational)
 
 def attribute(name: str) -> AttributeType | None:
     """The type an attribute description names (name, alias or OID; options ignored)."""
+    # Every filter item and requested attribute is looked up: remember the spellings clients
+    # use (a bounded number of short ones, so a client can't grow the table at will).
+    if name in _RESOLVED:
+        return _RESOLVED[name]
     key = name.split(";", 1)[0].strip().lower()
     key = ALIASES.get(key, key)
-    return BY_NAME.get(key) or BY_OID.get(key)
+    resolved = BY_NAME.get(key) or BY_OID.get(key)
+    if len(_RESOLVED) < _RESOLVED_MAX and len(name) <= _RESOLVED_LENGTH:
+        _RESOLVED[name] = resolved
+    return resolved
+
+
+_RESOLVED: dict[str, AttributeType | None] = {}
+_RESOLVED_MAX = 4096
+_RESOLVED_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)

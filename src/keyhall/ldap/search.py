@@ -8,7 +8,8 @@ cached per entry and selection because most clients ask the same thing again and
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from keyhall.ldap import ber, schema
@@ -16,7 +17,7 @@ from keyhall.ldap.dn import normalize_dn
 from keyhall.ldap.entries import SUBSCHEMA_DN, Dit, Entry, Kind
 from keyhall.ldap.filters import Filter
 from keyhall.ldap.operations import Scope
-from keyhall.ldap.query import candidates, matches
+from keyhall.ldap.query import matches, narrow
 from keyhall.ldap.result_codes import LdapError, ResultCode
 
 SEARCH_RESULT_ENTRY = 0x64
@@ -101,10 +102,15 @@ def select(dit: Dit, base: Entry, scope: Scope, filter: Filter) -> Iterator[Entr
         return
     if base.kind in (Kind.ROOT_DSE, Kind.SUBSCHEMA):
         return
-    narrowed = candidates(filter, dit)
-    pool: Iterable[Entry] = dit.subtree(base) if narrowed is None else narrowed
+    narrowed = narrow(filter, dit)
+    if narrowed is None:
+        for entry in dit.subtree(base):
+            if in_scope(entry.dn, base.dn, scope) and matches(filter, entry):
+                yield entry
+        return
+    pool, exact = narrowed
     for entry in pool:
-        if in_scope(entry.dn, base.dn, scope) and matches(filter, entry):
+        if in_scope(entry.dn, base.dn, scope) and (exact or matches(filter, entry)):
             yield entry
 
 
@@ -119,6 +125,13 @@ class Selection:
 
     @classmethod
     def parse(cls, requested: tuple[str, ...]) -> Selection:
+        # Apps ask for the same attribute list on every search: parse each list once.
+        if sum(map(len, requested)) <= _CACHEABLE_SELECTION:
+            return _parsed_selection(requested)
+        return cls._parse(requested)
+
+    @classmethod
+    def _parse(cls, requested: tuple[str, ...]) -> Selection:
         lowered = tuple(a.strip().lower() for a in requested)
         wanted = [a for a in lowered if a not in ("*", "+", "1.1")]
         names = set()
@@ -134,6 +147,14 @@ class Selection:
         if name in self.names:
             return True
         return self.operational if name.lower() in schema.OPERATIONAL else self.user
+
+
+_CACHEABLE_SELECTION = 1024
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_selection(requested: tuple[str, ...]) -> Selection:
+    return Selection._parse(requested)
 
 
 def encoded_entry(entry: Entry, selection: Selection, types_only: bool) -> bytes:

@@ -222,9 +222,13 @@ class Session:
             limit = min(limit, op.size_limit)
         entries, code = self._collect(tree, op, limit)
         selection = Selection.parse(op.attributes)
-        out = [_wrap(mid, encoded_entry(e, selection, op.types_only)) for e in entries]
-        message = "size limit exceeded" if code is ResultCode.SIZE_LIMIT_EXCEEDED else ""
-        out.append(encode_message(LdapMessage(mid, SearchResultDone(code, "", message))))
+        message_id = ber.encode_integer(mid)
+        out = [_wrap(message_id, encoded_entry(e, selection, op.types_only)) for e in entries]
+        if code is ResultCode.SUCCESS:
+            out.append(_wrap(message_id, _SEARCH_DONE))
+        else:
+            message = "size limit exceeded" if code is ResultCode.SIZE_LIMIT_EXCEEDED else ""
+            out.append(encode_message(LdapMessage(mid, SearchResultDone(code, "", message))))
         return b"".join(out)
 
     def _collect(
@@ -267,7 +271,8 @@ class Session:
             return self._paged_done(mid, b"", 0)
         page = state.entries[state.position : state.position + request.size]
         state.position += len(page)
-        out = [_wrap(mid, encoded_entry(e, state.selection, state.types_only)) for e in page]
+        message_id = ber.encode_integer(mid)
+        out = [_wrap(message_id, encoded_entry(e, state.selection, state.types_only)) for e in page]
         cookie = b""
         if state.position < len(state.entries):
             cookie = os.urandom(16)
@@ -351,5 +356,13 @@ def _understood(control: Control, op: object) -> bool:
     )
 
 
-def _wrap(mid: int, op: bytes) -> bytes:
-    return ber.encode_tlv(ber.SEQUENCE, ber.encode_integer(mid) + op)
+def _wrap(message_id: bytes, op: bytes) -> bytes:
+    """An LDAPMessage around an encoded protocolOp, given the encoded message ID."""
+    return ber.encode_tlv(ber.SEQUENCE, message_id + op)
+
+
+# The protocolOp of most searches' last message: SearchResultDone, success, no text.
+# (An LDAPMessage this short has a 2-byte header, then the message ID, then the op.)
+_SEARCH_DONE = encode_message(LdapMessage(0, SearchResultDone(ResultCode.SUCCESS)))[
+    2 + len(ber.encode_integer(0)) :
+]
