@@ -109,6 +109,10 @@ def decode_integer(content: bytes) -> int:
 
 
 def read_integer(data: bytes, pos: int, end: int, tag: int = INTEGER) -> tuple[int, int]:
+    if pos + 3 <= end and data[pos] == tag and data[pos + 1] == 1:
+        # One content octet: message IDs, scopes, limits, versions. Most integers LDAP sends.
+        value = data[pos + 2]
+        return (value - 0x100 if value & 0x80 else value), pos + 3
     start, stop = read_expected(data, pos, end, tag)
     if stop - start > 8:
         raise ProtocolError("BER INTEGER too large for LDAP")
@@ -117,6 +121,8 @@ def read_integer(data: bytes, pos: int, end: int, tag: int = INTEGER) -> tuple[i
 
 def read_boolean(data: bytes, pos: int, end: int, tag: int = BOOLEAN) -> tuple[bool, int]:
     """X.690 §8.2: one octet, any non-zero value is TRUE."""
+    if pos + 3 <= end and data[pos] == tag and data[pos + 1] == 1:
+        return data[pos + 2] != 0, pos + 3
     start, stop = read_expected(data, pos, end, tag)
     if stop - start != 1:
         raise ProtocolError("BER BOOLEAN must be one octet")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from keyhall.directory.models import AuthResult, User
 from keyhall.ldap import ber, controls, schema
 from keyhall.ldap.backend import LdapBackend
-from keyhall.ldap.dn import normalize, normalize_dn, parse_dn, parse_normalized
+from keyhall.ldap.dn import normalize_dn, parse_dn, parse_normalized
 from keyhall.ldap.entries import Dit, Entry
 from keyhall.ldap.matching import prepare
 from keyhall.ldap.messages import encode_message
@@ -186,7 +186,7 @@ class Session:
         if normalize_dn(name) == tree.service_dn:
             return "service"
         dn = parse_dn(name)
-        if len(dn) < 2 or normalize(dn[1:]) != parse_normalized(tree.users_dn):
+        if len(dn) < 2 or parse_normalized(name)[1:] != parse_normalized(tree.users_dn):
             return None
         first = [(t.lower(), v) for t, v in dn[0]]
         totp = [v for t, v in first if t == TOTP_ATTRIBUTE]
@@ -202,6 +202,8 @@ class Session:
         return self._bind_reply(mid, ResultCode.INVALID_CREDENTIALS, "invalid credentials")
 
     def _bind_reply(self, mid: int, code: ResultCode, message: str = "") -> Reply:
+        if code is ResultCode.SUCCESS and not message:
+            return Reply(_wrap(ber.encode_integer(mid), _BIND_SUCCESS))
         return Reply(encode_message(LdapMessage(mid, BindResponse(code, "", message))))
 
     # -- search (RFC 4511 §4.5) -----------------------------------------------------------
@@ -361,8 +363,11 @@ def _wrap(message_id: bytes, op: bytes) -> bytes:
     return ber.encode_tlv(ber.SEQUENCE, message_id + op)
 
 
-# The protocolOp of most searches' last message: SearchResultDone, success, no text.
-# (An LDAPMessage this short has a 2-byte header, then the message ID, then the op.)
-_SEARCH_DONE = encode_message(LdapMessage(0, SearchResultDone(ResultCode.SUCCESS)))[
-    2 + len(ber.encode_integer(0)) :
-]
+def _op_bytes(op: LdapResult) -> bytes:
+    # An LDAPMessage this short has a 2-byte header, then the message ID, then the op.
+    return encode_message(LdapMessage(0, op))[2 + len(ber.encode_integer(0)) :]
+
+
+# The protocolOps most requests end with: success, no text.
+_SEARCH_DONE = _op_bytes(SearchResultDone(ResultCode.SUCCESS))
+_BIND_SUCCESS = _op_bytes(BindResponse(ResultCode.SUCCESS))
