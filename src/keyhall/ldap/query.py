@@ -305,9 +305,13 @@ def _lookup(attribute: str, value: bytes, dit: Dit) -> tuple[list[Entry], bool] 
     attr = schema.attribute(attribute)
     if attr is None:
         return [], True  # Undefined: matches nothing in a positive position
-    if attr.key not in INDEXED:
+    key = attr.key
+    if key not in _INDEXED:
         return None
     wanted = _assertion(attr, value)
     if wanted is None:
         return [], True
-    return dit.lookup(attr.key, wanted), True
+    return dit.lookup(key, wanted), True
+
+
+_INDEXED = frozenset(INDEXED)
