@@ -79,8 +79,8 @@ class LdapProcess:
         except TimeoutError:
             line = b""
         if line != READY:
-            await self.stop()
-            raise RuntimeError(f"the LDAP listener did not start (exit status {proc.returncode})")
+            code = await self.stop()
+            raise RuntimeError(f"the LDAP listener did not start (exit status {code})")
         log.info("ldap process started", pid=proc.pid)
 
     async def watch(self, stop: asyncio.Event) -> None:
@@ -217,7 +217,12 @@ def main() -> int:
     # a worker thread would leave the load's garbage in a malloc arena of its own.
     inst = open_ldap_instance(config, bytes.fromhex(handoff["secret_key"]))
     inst.directory.refresh()
-    asyncio.run(run_child(inst))
+    # (uvloop measured no better here: the loopback send() dominates, not the loop.)
+    try:
+        asyncio.run(run_child(inst))
+    except OSError as exc:  # e.g. the address is taken: one line, not a traceback
+        log.error("ldap listener failed", error=str(exc))
+        return 1
     return 0
 
 
