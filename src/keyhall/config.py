@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyhall.errors import InvalidInput
@@ -23,6 +23,8 @@ class Config(BaseSettings):
     data_dir: Path = Path("./keyhall-data")
     database_url: str = ""
     http_addr: str = "127.0.0.1:8080"
+    http_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    """Processes running the HTTP app on the one HTTP socket; default: one per core."""
     public_url: str = "http://127.0.0.1:8080"
     ldap_addr: str = "127.0.0.1:3890"
     ldaps_addr: str = ""

@@ -7,16 +7,13 @@ import contextlib
 import signal
 import sys
 
-from granian.constants import HTTPModes, Interfaces
-from granian.log import LogLevels
-from granian.server.embed import Server as Granian
-
 from keyhall.app import create_app
-from keyhall.config import Config, split_addr
+from keyhall.config import Config
 from keyhall.connectors.scheduler import run_scheduler
 from keyhall.ldap.process import LdapProcess
 from keyhall.logs import configure_logging, get_logger
 from keyhall.runtime import Instance, open_instance
+from keyhall.web.workers import HttpWorkers, bind_http, http_server, listen
 
 log = get_logger("keyhall.serve")
 REFRESH_INTERVAL = 0.25
@@ -42,22 +39,17 @@ async def serve(config: Config) -> bool:
     ldap = LdapProcess(config, inst.secret_key) if config.ldap_addr or config.ldaps_addr else None
     ldap_started = asyncio.create_task(ldap.start()) if ldap is not None else None
 
-    host, port = split_addr(config.http_addr)
+    sock = bind_http(config.http_addr)
     app = create_app(inst)
+    # This process is the first HTTP worker; the others (keyhall.web.workers) start once
+    # create_app has made the signing keys of a first start, and accept on the same socket.
+    extra = config.http_workers - 1
+    workers = HttpWorkers(config, inst.secret_key, sock, extra) if extra > 0 else None
+    workers_started = asyncio.create_task(workers.start()) if workers is not None else None
     # granian (DESIGN.md: the production server) embedded in this loop: its Rust threads parse
-    # HTTP and hand each request to the app here, next to the LDAP listener and background
-    # tasks. `run` owns SIGTERM/SIGINT so that every service stops together.
-    server = Granian(
-        app,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGINL,
-        http=HTTPModes.http1,
-        websockets=False,
-        backlog=1024,
-        log_level=LogLevels.error,
-        log_dictconfig={"loggers": {"_granian": {"propagate": True}}},
-    )
+    # HTTP and hand each request to the app here, next to the background tasks. `run` owns
+    # SIGTERM/SIGINT so that every service stops together.
+    server = http_server(app, sock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -68,8 +60,24 @@ async def serve(config: Config) -> bool:
             await ldap_started
         except RuntimeError as exc:
             log.error("service failed", service="ldap", error=str(exc))
+            if workers is not None and workers_started is not None:
+                workers_started.cancel()
+                await asyncio.gather(workers_started, return_exceptions=True)
+                await workers.stop()
             inst.close()
             return False
+    if workers_started is not None:
+        try:
+            await workers_started
+        except RuntimeError as exc:
+            log.error("service failed", service="http-workers", error=str(exc))
+            if ldap is not None:
+                await ldap.stop()
+            inst.close()
+            return False
+    listen(sock)  # every front is up: ready from here on
+    if workers is not None:
+        workers.serve()
     tasks = [
         asyncio.create_task(server.serve(), name="http"),
         asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
@@ -78,15 +86,20 @@ async def serve(config: Config) -> bool:
     ]
     if ldap is not None:
         tasks.append(asyncio.create_task(ldap.watch(stop), name="ldap"))
+    if workers is not None:
+        tasks.append(asyncio.create_task(workers.watch(stop), name="http-workers"))
     log.info("listening", http=config.http_addr, public_url=config.public_url)
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
-    server.stop()  # type: ignore[no-untyped-call]
+    server.stop()
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     if ldap is not None:
         await ldap.stop()
+    if workers is not None:
+        await workers.stop()
+    sock.close()
     failed = [t for t in done if t is not stopper and t.exception() is not None]
     for task in failed:
         log.error("service failed", service=task.get_name(), error=str(task.exception()))

@@ -25,6 +25,8 @@ def keyhall_env(data_dir: Path, **overrides: str) -> dict[str, str]:
         KEYHALL_PUBLIC_URL=f"http://127.0.0.1:{http_port}",
         KEYHALL_LDAP_ADDR=f"127.0.0.1:{free_port()}",
         KEYHALL_LOG_LEVEL="info",
+        # One HTTP process unless a test asks for more: tests run side by side on few cores.
+        KEYHALL_HTTP_WORKERS="1",
     )
     env.update(overrides)
     return env

@@ -1,0 +1,264 @@
+"""HTTP worker processes under `keyhall serve`: one listening socket, several app processes.
+
+DESIGN.md lets the HTTP workers be separate processes. One Python process runs the app on one
+core at a time (the GIL), so `keyhall serve` binds the HTTP socket once and runs the app in
+`KEYHALL_HTTP_WORKERS` processes that all accept on it: itself and `count - 1` children started
+fresh (`python -m keyhall.web.workers`, inheriting the socket), each with its own instance
+(database pool, directory view and refresher, OIDC key reload, back-channel delivery and
+clean-up, which are written to run on every node of a cluster alike). Work that runs once per
+node (the external directory schedule, the LDAP listener) stays with the parent.
+
+The parent talks to each child over its standard streams, as with the LDAP listener:
+
+- stdin: one JSON line with the configuration, the instance secret and the socket's descriptor
+  number, later the line ``serve`` (everything is up: accept connections), then nothing; the
+  child stops when it reads end-of-file, so it never outlives a parent that died;
+- stdout: the line ``ready`` once its app is built, then nothing.
+
+The socket listens only when every worker and the LDAP listener are ready, so a health check
+that passes means every front is up. SIGTERM or SIGINT stops a child cleanly (exit status 0);
+a child that dies on its own stops the whole server with a non-zero status, leaving the restart
+to the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+from typing import TYPE_CHECKING, Any
+
+from granian._granian import SocketHolder
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server as Granian
+
+from keyhall.config import Config, split_addr
+from keyhall.logs import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+log = get_logger("keyhall.web")
+
+BACKLOG = 1024
+READY = b"ready\n"
+SERVE = b"serve\n"
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 10.0
+
+
+def bind_http(addr: str) -> socket.socket:
+    """The HTTP socket, bound (a port in use fails here, before anything starts) but not yet
+    listening: connections are refused, not queued, until `listen` says every front is up."""
+    host, port = split_addr(addr)
+    family, kind, proto, _, sockaddr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listen(sock: socket.socket) -> None:
+    sock.listen(BACKLOG)
+
+
+class _SocketServer(Granian):
+    """granian (embedded) accepting on a socket bound elsewhere instead of binding its own.
+
+    granian builds its listener in `_init_shared_socket`; a `SocketHolder` over a descriptor is
+    what its multi-process server hands to each worker on platforms without SO_REUSEPORT."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        super().__init__(
+            app,
+            interface=Interfaces.ASGINL,
+            http=HTTPModes.http1,
+            websockets=False,
+            backlog=BACKLOG,
+            log_level=LogLevels.error,
+            log_dictconfig={"loggers": {"_granian": {"propagate": True}}},
+        )
+        self._sock = sock
+
+    def _init_shared_socket(self) -> None:
+        # granian closes the descriptor when it stops: from here on it owns it.
+        fd = self._sock.detach()
+        # The stub leaves out SocketHolder's (fd, is_uds, backlog) constructor.
+        self._shd = SocketHolder(fd, False, BACKLOG)  # type: ignore[call-arg,assignment]
+        self._sfd = fd  # type: ignore[assignment]
+
+
+def http_server(app: Starlette, sock: socket.socket) -> Any:
+    """granian embedded in the running loop: its Rust threads parse HTTP and hand each request
+    to the app on this loop. `stop()` ends it; the caller owns SIGTERM/SIGINT. Once serving,
+    granian owns the socket (closing `sock` is then a no-op)."""
+    return _SocketServer(app, sock)
+
+
+# -- parent side -------------------------------------------------------------------------------
+class HttpWorkers:
+    """The extra HTTP worker processes, seen from `keyhall serve`."""
+
+    def __init__(self, config: Config, secret_key: bytes, sock: socket.socket, count: int) -> None:
+        self._config = config
+        self._secret_key = secret_key
+        self._sock = sock
+        self._count = count
+        self._procs: list[asyncio.subprocess.Process] = []
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs]
+
+    async def start(self) -> None:
+        """Spawn the children and wait until each has built its app; raise if one exits."""
+        fd = self._sock.fileno()
+        for index in range(self._count):
+            handoff = json.dumps(
+                {
+                    "config": self._config.model_dump(mode="json"),
+                    "secret_key": self._secret_key.hex(),
+                    "fd": fd,
+                    "worker": index + 2,
+                }
+            ).encode()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "keyhall.web.workers",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                pass_fds=(fd,),
+            )
+            self._procs.append(proc)
+            assert proc.stdin is not None
+            proc.stdin.write(handoff + b"\n")
+        results = await asyncio.gather(*(self._ready(p) for p in self._procs))
+        if not all(results):
+            await self.stop()
+            raise RuntimeError("an HTTP worker did not start")
+        log.info("http workers started", pids=self.pids)
+
+    @staticmethod
+    async def _ready(proc: asyncio.subprocess.Process) -> bool:
+        assert proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)
+        except TimeoutError:
+            line = b""
+        return line == READY
+
+    def serve(self) -> None:
+        """Tell the children to accept connections (the socket listens now)."""
+        for proc in self._procs:
+            assert proc.stdin is not None
+            proc.stdin.write(SERVE)
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Return when `stop` is set or a child stopped cleanly; raise if one failed."""
+        exits = [asyncio.create_task(p.wait()) for p in self._procs]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([*exits, stopping], return_when=asyncio.FIRST_COMPLETED)
+        for task in [*exits, stopping]:
+            task.cancel()
+        if stop.is_set():
+            return
+        for proc in self._procs:
+            code = proc.returncode
+            if code == 0:
+                # It was told to stop (a terminal's Ctrl-C reaches the whole process group).
+                log.info("http worker stopped", pid=proc.pid)
+            elif code is not None:
+                log.error("http worker exited", pid=proc.pid, status=code)
+                raise RuntimeError(f"an HTTP worker exited with status {code}")
+
+    async def stop(self) -> None:
+        """SIGTERM each child, then SIGKILL those that haven't exited within STOP_TIMEOUT."""
+        for proc in self._procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+        for proc in self._procs:
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("http worker did not stop; killing it", pid=proc.pid)
+                proc.kill()
+                await proc.wait()
+            if proc.stdin is not None:
+                proc.stdin.close()
+
+
+# -- child side --------------------------------------------------------------------------------
+class _ParentGone(asyncio.Protocol):
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stop.is_set():
+            log.warning("parent process gone; stopping")
+            self.stop.set()
+
+
+async def run_child(config: Config, secret_key: bytes, fd: int) -> bool:
+    """Serve the app on the inherited socket until SIGTERM/SIGINT or the parent is gone."""
+    from keyhall.app import create_app
+    from keyhall.runtime import open_instance
+    from keyhall.serve import _refresh_view
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    inst = await asyncio.to_thread(open_instance, config)
+    try:
+        await asyncio.to_thread(inst.directory.refresh)
+        app = create_app(inst)
+        os.write(1, READY)
+        if await asyncio.to_thread(sys.stdin.buffer.readline) != SERVE:
+            return True  # the parent gave up starting
+        os.dup2(2, 1)  # anything printed from here on goes where the logs go
+        await loop.connect_read_pipe(lambda: _ParentGone(stop), sys.stdin)
+        server = http_server(app, socket.socket(fileno=fd))
+        tasks = [
+            asyncio.create_task(server.serve(), name="http"),
+            asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
+            asyncio.create_task(app.state.provider.run_background(stop), name="oidc"),
+        ]
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        server.stop()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        failed = [t for t in done if t is not stopper and t.exception() is not None]
+        for task in failed:
+            log.error("service failed", service=task.get_name(), error=str(task.exception()))
+        return not failed
+    finally:
+        inst.close()
+
+
+def main() -> int:
+    handoff = json.loads(sys.stdin.buffer.readline() or b"null")
+    if not isinstance(handoff, dict):
+        print("keyhall.web.workers is started by `keyhall serve`", file=sys.stderr)
+        return 2
+    config = Config.model_validate(handoff["config"])
+    configure_logging(config.log_level, config.log_format)
+    ok = asyncio.run(run_child(config, bytes.fromhex(handoff["secret_key"]), handoff["fd"]))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
