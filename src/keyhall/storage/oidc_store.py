@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from keyhall.oidc.clients import Client, ClientSettings
 from keyhall.storage import oidc_tables as t
+from keyhall.storage.oidc_sql import Driver, Prepared, Step
 from keyhall.storage.store import Store, utc
 
 
@@ -126,27 +127,71 @@ def _client(row: Any) -> Client:
     )
 
 
-def _token(row: Any) -> TokenRow:
+def _token(row: Sequence[Any]) -> TokenRow:
+    """A token from its columns, in table order (TokenRow's fields follow it)."""
+    h, kind, grant_id, client_id, user_id, sid, scope, details, issued, expires, rev, rot = row
     return TokenRow(
-        row.token_hash,
-        row.kind,
-        row.grant_id,
-        row.client_id,
-        row.user_id,
-        row.sid,
-        row.scope,
-        row.details,
-        utc(row.issued_at),
-        utc(row.expires_at),
-        bool(row.revoked),
-        bool(row.rotated),
+        h,
+        kind,
+        grant_id,
+        client_id,
+        user_id,
+        sid,
+        scope,
+        details,
+        utc(issued),
+        utc(expires),
+        bool(rev),
+        bool(rot),
     )
+
+
+_TOKEN_COLUMNS = [c.name for c in t.oidc_tokens.columns]
+_CODE_COLUMNS = [c.name for c in t.oidc_codes.columns]
+
+
+class _Hot:
+    """The statements of every code exchange, refresh, userinfo call and authorization
+    request, prepared once (`keyhall.storage.oidc_sql`)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        codes, tokens, sessions = t.oidc_codes, t.oidc_tokens, t.oidc_sessions
+        insert_ignore = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self.driver = Driver(engine)
+        self.token = Prepared(
+            engine, sa.select(tokens).where(tokens.c.token_hash == sa.bindparam("token_hash"))
+        )
+        self.insert_tokens = Prepared(engine, sa.insert(tokens), _TOKEN_COLUMNS)
+        self.code = Prepared(
+            engine, sa.select(codes).where(codes.c.code_hash == sa.bindparam("code_hash"))
+        )
+        self.insert_code = Prepared(engine, sa.insert(codes), _CODE_COLUMNS)
+        self.session_client = Prepared(
+            engine,
+            insert_ignore(t.oidc_session_clients).on_conflict_do_nothing(),
+            ["sid", "client_id"],
+        )
+        self.redeem = Prepared(
+            engine,
+            sa.update(codes)
+            .where(codes.c.code_hash == sa.bindparam("redeeming"), codes.c.used.is_(False))
+            .values(used=sa.true()),
+        )
+        self.session_by_cookie = Prepared(
+            engine,
+            sa.select(sessions).where(sessions.c.cookie_hash == sa.bindparam("cookie_hash")),
+        )
+        self.session_by_sid = Prepared(
+            engine, sa.select(sessions).where(sessions.c.sid == sa.bindparam("sid"))
+        )
+        self.session_columns = [c.name for c in sessions.columns]
 
 
 class OidcStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
+        self._hot = _Hot(store.engine)
 
     # -- clients -------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:
@@ -332,16 +377,21 @@ class OidcStore:
     def session(
         self, *, sid: str | None = None, cookie_hash: str | None = None
     ) -> SessionRow | None:
-        query = sa.select(t.oidc_sessions)
-        if sid is not None:
-            query = query.where(t.oidc_sessions.c.sid == sid)
+        hot = self._hot
         if cookie_hash is not None:
-            query = query.where(t.oidc_sessions.c.cookie_hash == cookie_hash)
-        with self.engine.connect() as conn:
-            r = conn.execute(query).first()
-        if r is None:
+            found = hot.driver.first(hot.session_by_cookie, {"cookie_hash": cookie_hash})
+        elif sid is not None:
+            found = hot.driver.first(hot.session_by_sid, {"sid": sid})
+        else:
             return None
-        return SessionRow(r.sid, r.user_id, utc(r.auth_time), list(r.amr), utc(r.expires_at))
+        if found is None:
+            return None
+        r = dict(zip(hot.session_columns, found, strict=True))
+        if sid is not None and r["sid"] != sid:
+            return None
+        return SessionRow(
+            r["sid"], r["user_id"], utc(r["auth_time"]), list(r["amr"]), utc(r["expires_at"])
+        )
 
     def session_sids_of_user(self, user_id: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -440,46 +490,41 @@ class OidcStore:
     # -- codes ---------------------------------------------------------------------------
     def insert_code(self, code_hash: str, code: CodeRow) -> None:
         """Store a code and record its client as taking part in the session, in one commit."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(t.oidc_codes).values(
-                    code_hash=code_hash,
-                    grant_id=code.grant_id,
-                    client_id=code.client_id,
-                    user_id=code.user_id,
-                    sid=code.sid,
-                    redirect_uri=code.redirect_uri,
-                    scope=code.scope,
-                    details=code.details,
-                    used=False,
-                    expires_at=code.expires_at,
-                )
-            )
-            # The session's clients get back-channel logout when it ends (once each).
-            conn.execute(
-                _insert_ignore(conn, t.oidc_session_clients).values(
-                    sid=code.sid, client_id=code.client_id
-                )
-            )
+        row = {
+            "code_hash": code_hash,
+            "grant_id": code.grant_id,
+            "client_id": code.client_id,
+            "user_id": code.user_id,
+            "sid": code.sid,
+            "redirect_uri": code.redirect_uri,
+            "scope": code.scope,
+            "details": code.details,
+            "used": False,
+            "expires_at": code.expires_at,
+        }
+        hot = self._hot
+        # The session's clients get back-channel logout when it ends (once each).
+        member = {"sid": code.sid, "client_id": code.client_id}
+        hot.driver.transaction(
+            [(hot.insert_code, [row], False), (hot.session_client, [member], False)]
+        )
 
     def code(self, code_hash: str) -> CodeRow | None:
         """A code as stored; `used` says whether it was redeemed (see `insert_tokens`)."""
-        with self.engine.connect() as conn:
-            r = conn.execute(
-                sa.select(t.oidc_codes).where(t.oidc_codes.c.code_hash == code_hash)
-            ).first()
-        if r is None:
+        found = self._hot.driver.first(self._hot.code, {"code_hash": code_hash})
+        if found is None:
             return None
+        r = dict(zip(_CODE_COLUMNS, found, strict=True))
         return CodeRow(
-            r.grant_id,
-            r.client_id,
-            r.user_id,
-            r.sid,
-            r.redirect_uri,
-            r.scope,
-            r.details,
-            bool(r.used),
-            utc(r.expires_at),
+            r["grant_id"],
+            r["client_id"],
+            r["user_id"],
+            r["sid"],
+            r["redirect_uri"],
+            r["scope"],
+            r["details"],
+            bool(r["used"]),
+            utc(r["expires_at"]),
         )
 
     # -- tokens --------------------------------------------------------------------------
@@ -504,26 +549,17 @@ class OidcStore:
             }
             for r in rows
         ]
-        with self.engine.begin() as conn:
-            if redeeming is not None:
-                codes = t.oidc_codes
-                won = conn.execute(
-                    sa.update(codes)
-                    .where(codes.c.code_hash == redeeming, codes.c.used.is_(False))
-                    .values(used=True)
-                ).rowcount
-                if not won:
-                    return False
-            if values:
-                conn.execute(sa.insert(t.oidc_tokens), values)
-        return True
+        hot = self._hot
+        steps: list[Step] = []
+        if redeeming is not None:
+            steps.append((hot.redeem, [{"redeeming": redeeming}], True))
+        if values:
+            steps.append((hot.insert_tokens, values, False))
+        return hot.driver.transaction(steps)
 
     def token(self, token_hash: str) -> TokenRow | None:
-        with self.engine.connect() as conn:
-            r = conn.execute(
-                sa.select(t.oidc_tokens).where(t.oidc_tokens.c.token_hash == token_hash)
-            ).first()
-        return None if r is None else _token(r)
+        found = self._hot.driver.first(self._hot.token, {"token_hash": token_hash})
+        return None if found is None else _token(found)
 
     def mark_rotated(self, token_hash: str) -> bool:
         """Retire a refresh token on use; False when it had already been used (a replay)."""

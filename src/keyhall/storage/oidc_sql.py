@@ -1,0 +1,87 @@
+"""Prepared SQL for the OIDC provider's hottest statements, run on the DBAPI connection.
+
+A token lookup by primary key costs ~400 µs through SQLAlchemy Core's execution path (cache key,
+execution context, result wrapping) against ~25 µs on the driver. The few statements every
+token, refresh and userinfo request runs are compiled here once for the engine's dialect,
+bound and read with that dialect's own type processors (the same values SQLAlchemy would
+write and read, on SQLite and PostgreSQL alike), and sent straight to the pooled connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any] | None
+Step = tuple["Prepared", Sequence[Mapping[str, Any]], bool]
+"""A statement, the rows it runs for, and whether it must change a row."""
+
+
+class Prepared:
+    """One statement compiled for one dialect; `args` turns named values into driver args."""
+
+    def __init__(self, engine: sa.Engine, statement: sa.ClauseElement, keys: Sequence[str] = ()):
+        dialect = engine.dialect
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        binds = compiled.binds
+        self._binds: list[tuple[str, Processor]] = [
+            (name, binds[name].type._cached_bind_processor(dialect))
+            for name in (compiled.positiontup or list(binds))
+        ]
+        self._positional = bool(compiled.positional)
+        columns = getattr(statement, "selected_columns", ())
+        self._results: list[Processor] = [
+            c.type._cached_result_processor(dialect, None) for c in columns
+        ]
+
+    def args(self, values: Mapping[str, Any]) -> Any:
+        bound = [(n, values[n] if p is None else p(values[n])) for n, p in self._binds]
+        return [v for _, v in bound] if self._positional else dict(bound)
+
+    def row(self, raw: Sequence[Any]) -> list[Any]:
+        return [v if p is None else p(v) for p, v in zip(self._results, raw, strict=True)]
+
+
+class Driver:
+    """Runs prepared statements on connections from the engine's pool."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def first(self, stmt: Prepared, values: Mapping[str, Any]) -> list[Any] | None:
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(stmt.sql, stmt.args(values))
+            found = cursor.fetchone()
+            cursor.close()
+        finally:
+            conn.close()  # back to the pool, which rolls back what a read may have begun
+        return None if found is None else stmt.row(found)
+
+    def transaction(
+        self, steps: Iterable[tuple[Prepared, Sequence[Mapping[str, Any]], bool]]
+    ) -> bool:
+        """Run each (statement, rows, must_change) in one transaction and commit; when a
+        statement marked must_change changes no row, roll back and return False."""
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            for stmt, rows, must_change in steps:
+                if len(rows) == 1:
+                    cursor.execute(stmt.sql, stmt.args(rows[0]))
+                else:
+                    cursor.executemany(stmt.sql, [stmt.args(r) for r in rows])
+                if must_change and cursor.rowcount < 1:
+                    conn.rollback()
+                    return False
+            cursor.close()
+            conn.commit()
+            return True
+        finally:
+            conn.close()
