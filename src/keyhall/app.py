@@ -22,6 +22,7 @@ from keyhall.web import (
     static,
 )
 from keyhall.web.api import create_api
+from keyhall.web.hot_paths import HotPathApp
 from keyhall.web.hsts import StrictTransportSecurity
 from keyhall.web.services import AdminServices
 
@@ -41,7 +42,7 @@ def create_app(inst: Instance) -> Starlette:
         *admin.ROUTES,
         Mount("/api", app=create_api(inst)),
     ]
-    app = Starlette(routes=routes)
+    app = HotPathApp(routes=routes, hot=oidc.HOT_ROUTES)
     app.state.instance = inst
     provider = Provider(inst)
     provider.start()
@@ -52,4 +53,5 @@ def create_app(inst: Instance) -> Starlette:
     app.state.admin = AdminServices.of(inst, app.state.accounts)
     if inst.config.public_url.startswith("https://"):
         app.add_middleware(StrictTransportSecurity)
+        app.hsts = True
     return app

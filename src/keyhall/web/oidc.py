@@ -483,3 +483,13 @@ ROUTES = [
     _route("/openid/session/end", end_session, ["GET", "POST"]),
     _route("/openid/session/end/confirm", end_session_confirm, ["POST"]),
 ]
+
+# Hit on every sign-in, code exchange, refresh and userinfo call, and answering every error in
+# their own form: `HotPathApp` sends these straight here.
+HOT_ROUTES = {
+    ("/openid/auth", "GET"): authorize,
+    ("/openid/auth", "POST"): authorize,
+    ("/openid/token", "POST"): token,
+    ("/openid/me", "GET"): me,
+    ("/openid/me", "POST"): me,
+}
