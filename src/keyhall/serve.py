@@ -34,12 +34,17 @@ async def serve(config: Config) -> bool:
         "directory loaded", users=len(view.users), groups=len(view.groups), version=view.version
     )
     _print_first_start_hint(inst)
+    try:
+        sock = bind_http(config.http_addr)
+    except OSError as exc:
+        log.error("service failed", service="http", error=f"{config.http_addr}: {exc.strerror}")
+        inst.close()
+        return False
     # The LDAP listener runs in a child process (keyhall.ldap.process); it starts while the
     # app is built here, and must listen before HTTP does (ready means both fronts are up).
     ldap = LdapProcess(config, inst.secret_key) if config.ldap_addr or config.ldaps_addr else None
     ldap_started = asyncio.create_task(ldap.start()) if ldap is not None else None
 
-    sock = bind_http(config.http_addr)
     app = create_app(inst)
     # This process is the first HTTP worker; the others (keyhall.web.workers) start once
     # create_app has made the signing keys of a first start, and accept on the same socket.

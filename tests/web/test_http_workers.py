@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 from pathlib import Path
 
 import httpx
 from tests.conftest import ServerFactory
 from tests.support.oidc_rp import Browser, RelyingParty, add_client, add_user, decode, query
+from tests.support.server import KEYHALL, keyhall_env
 
 CB = "https://rp.example/cb"
 
@@ -73,3 +76,19 @@ def test_two_workers_serve_a_code_flow_and_stop_on_sigterm(keyhall_server: Serve
     logs = server.logs()
     assert "http workers started" in logs and "stopped" in logs
     assert "service failed" not in logs
+
+
+def test_http_address_in_use_fails_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = keyhall_env(
+            tmp_path / "data", KEYHALL_HTTP_ADDR=f"127.0.0.1:{port}", KEYHALL_HTTP_WORKERS="2"
+        )
+        result = subprocess.run(
+            [KEYHALL, "serve"], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
