@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
+from keyhall.directory.sealing import derive_key
 from keyhall.storage.oidc_store import KeyRow, OidcStore
 
 # RFC 9864 deprecates "EdDSA" in favour of "Ed25519", but relying parties only know "EdDSA".
@@ -65,10 +64,7 @@ class KeyCipher:
     """AES-256-GCM under HKDF(instance secret); the kid is bound as associated data."""
 
     def __init__(self, secret_key: bytes) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"keyhall oidc signing keys"
-        ).derive(secret_key)
-        self._aead = AESGCM(derived)
+        self._aead = AESGCM(derive_key(secret_key, "oidc signing keys"))
 
     def seal(self, kid: str, plaintext: bytes) -> bytes:
         nonce = os.urandom(12)
