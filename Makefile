@@ -29,7 +29,7 @@ check: install-test
 	$(BIN)/mypy
 
 test: check
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15
 
 bench: install-test
 	$(BIN)/python bench/directory.py
