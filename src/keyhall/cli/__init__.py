@@ -19,6 +19,7 @@ from keyhall.cli.tokens import token
 from keyhall.cli.transfer import export_, import_
 from keyhall.cli.users import user
 from keyhall.config import load_config
+from keyhall.logs import configure_logging
 
 
 @click.group(cls=KeyhallGroup)
@@ -27,6 +28,8 @@ def main() -> None:
     """Keyhall: one account for every self-hosted app."""
     # Everything Keyhall writes (database, keys, secrets) is private to its user.
     os.umask(0o077)
+    # Commands print results on stdout (often JSON); logs go to stderr, warnings and up.
+    configure_logging("warning")
 
 
 @main.command()

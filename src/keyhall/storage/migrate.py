@@ -10,6 +10,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from keyhall.logs import get_logger
+
+log = get_logger("keyhall.storage")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -31,7 +34,9 @@ def current_revision(engine: sa.Engine) -> str | None:
 
 def upgrade(engine: sa.Engine) -> bool:
     """Bring the schema to the newest revision; return whether anything ran."""
-    if current_revision(engine) == head_revision(engine):
+    before, head = current_revision(engine), head_revision(engine)
+    if before == head:
         return False
     command.upgrade(_config(engine), "head")
+    log.info("database migrated", revision_from=before or "empty", revision_to=head)
     return True
