@@ -148,6 +148,8 @@ def start(data_dir: Path, ldap_port: int, http_port: int, dataset: Dataset) -> K
         KEYHALL_LDAP_ADDR=f"127.0.0.1:{ldap_port}",
         KEYHALL_LDAP_BASE_DN=BASE_DN,
         KEYHALL_LOG_LEVEL="warning",
+        # The LDAP bench needs no HTTP capacity; one worker keeps the tree's RSS comparable.
+        KEYHALL_HTTP_WORKERS="1",
     )
     seed(data_dir, dataset)
     log_path = data_dir.parent / "keyhall-serve.log"
