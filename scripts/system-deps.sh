@@ -5,10 +5,12 @@
 # As root it installs them; otherwise it prints the exact command and fails.
 set -euo pipefail
 
-packages=(libldap2-dev libsasl2-dev slapd ldap-utils postgresql chromium
+# python-ldap has no wheels: it compiles against these (and Debian's Python needs venv).
+runtime=(gcc libc6-dev python3-dev python3-venv libldap2-dev libsasl2-dev)
+packages=("${runtime[@]}" slapd ldap-utils postgresql chromium
   samba samba-ad-dc samba-ad-provision)
 if [[ "${1:-}" == "--runtime" ]]; then
-  packages=(libldap2-dev libsasl2-dev)
+  packages=("${runtime[@]}")
 fi
 
 missing=()
