@@ -43,9 +43,35 @@ def test_tokens_round_trip_and_match_core(store: Store) -> None:
     assert not rows[0].revoked and not rows[0].rotated
     assert later == 2  # timestamps compare in SQL as Core-written ones do
 
-    oidc.revoke_tokens(grant_id="grant-1")  # Core, over rows the prepared insert wrote
-    revoked = oidc.token("a" * 64)
-    assert revoked is not None and revoked.revoked
+    # Prepared, by token: only that token; by grant: the whole family.
+    assert oidc.revoke_tokens(token_hash="a" * 64) == 1
+    revoked, kept = oidc.token("a" * 64), oidc.token("b" * 64)
+    assert revoked is not None and revoked.revoked and kept is not None and not kept.revoked
+    assert oidc.revoke_tokens(grant_id="grant-1") == 2
+    assert oidc.revoke_tokens(grant_id="grant-2") == 0
+    with store.engine.connect() as conn:
+        flags = conn.execute(sa.select(t.oidc_tokens.c.revoked)).scalars().all()
+    assert flags == [True, True]  # as Core reads what the prepared update wrote
+
+
+def test_refresh_token_rotated_once_with_its_successor(store: Store) -> None:
+    oidc = OidcStore(store)
+    assert oidc.insert_tokens([replace(_token("a" * 64), kind="refresh")])
+    assert oidc.insert_tokens([_token("b" * 64)], rotating="a" * 64)
+    # A second use of the same refresh token loses, and stores nothing.
+    assert not oidc.insert_tokens([_token("c" * 64)], rotating="a" * 64)
+    assert oidc.token("c" * 64) is None
+    rotated, successor = oidc.token("a" * 64), oidc.token("b" * 64)
+    assert rotated is not None and rotated.rotated and not rotated.revoked
+    assert successor is not None and not successor.rotated
+    # A token that does not exist cannot be rotated either.
+    assert not oidc.insert_tokens([_token("d" * 64)], rotating="e" * 64)
+    assert oidc.token("d" * 64) is None
+    with store.engine.connect() as conn:
+        core = conn.execute(
+            sa.select(t.oidc_tokens.c.rotated).where(t.oidc_tokens.c.token_hash == "a" * 64)
+        ).scalar()
+    assert core is True
 
 
 def test_code_redeemed_once_with_its_tokens(store: Store) -> None:

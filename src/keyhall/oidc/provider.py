@@ -112,6 +112,11 @@ class Provider:
         self, grant: Grant, client: Client, user: User, *, redeeming: str
     ) -> dict[str, Any] | None: ...
 
+    @overload
+    def issue_tokens(
+        self, grant: Grant, client: Client, user: User, *, refresh: bool, rotating: str
+    ) -> dict[str, Any] | None: ...
+
     def issue_tokens(
         self,
         grant: Grant,
@@ -120,11 +125,13 @@ class Provider:
         *,
         refresh: bool | None = None,
         redeeming: str | None = None,
+        rotating: str | None = None,
     ) -> dict[str, Any] | None:
         """RFC 6749 §5.1 and OIDC Core §3.1.3.3: access token, maybe refresh and ID tokens.
 
-        With `redeeming` (a code's digest) the code is marked used in the same commit; None
-        means another request redeemed it first."""
+        With `redeeming` (a code's digest) the code is marked used in the same commit, with
+        `rotating` (a refresh token's digest) that token is marked rotated; None means another
+        request used it first."""
         now = self.now()
         s = client.settings
         scopes = grant.scopes
@@ -168,7 +175,7 @@ class Provider:
                 access_token=at,
                 user_claims=self.user_claims(user, client, grant.scope, grant.claims.id_token),
             )
-        if not self.store.insert_tokens(rows, redeeming=redeeming):
+        if not self.store.insert_tokens(rows, redeeming=redeeming, rotating=rotating):
             return None
         return body
 

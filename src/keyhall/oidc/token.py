@@ -126,16 +126,20 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if user is None:
             raise InvalidGrantError("The user of this token can no longer sign in.")
         p = self.provider
-        rotate = client.public
-        if rotate and not p.store.mark_rotated(stored.row.token_hash):
-            p.store.revoke_tokens(grant_id=stored.row.grant_id)
-            raise InvalidGrantError()
         grant = stored.grant
         scope = self.request.payload.scope
         if scope:
             granted = set(grant.scope.split())
             grant = replace(grant, scope=" ".join(s for s in scope.split() if s in granted))
-        token = p.issue_tokens(grant, client, user, refresh=rotate)
-        if not rotate:
+        if not client.public:
+            token = p.issue_tokens(grant, client, user, refresh=False)
             token["refresh_token"] = self.request.form["refresh_token"]
-        return 200, token, self.TOKEN_RESPONSE_HEADER
+            return 200, token, self.TOKEN_RESPONSE_HEADER
+        # The used token is marked rotated in the commit that stores its successor, by an
+        # UPDATE whose row count says who won: of two concurrent uses only one gets tokens.
+        rotated = p.issue_tokens(grant, client, user, refresh=True, rotating=stored.row.token_hash)
+        if rotated is None:
+            # Used by a concurrent request between our read and our write: a replay.
+            p.store.revoke_tokens(grant_id=stored.row.grant_id)
+            raise InvalidGrantError()
+        return 200, rotated, self.TOKEN_RESPONSE_HEADER

@@ -64,6 +64,19 @@ class Driver:
             conn.close()  # back to the pool, which rolls back what a read may have begun
         return None if found is None else stmt.row(found)
 
+    def write(self, stmt: Prepared, values: Mapping[str, Any]) -> int:
+        """Run one statement in its own transaction and commit; how many rows it changed."""
+        conn = self.engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            cursor.execute(stmt.sql, stmt.args(values))
+            changed = int(cursor.rowcount)
+            cursor.close()
+            conn.commit()
+            return changed
+        finally:
+            conn.close()
+
     def transaction(
         self, steps: Iterable[tuple[Prepared, Sequence[Mapping[str, Any]], bool]]
     ) -> bool:

@@ -177,6 +177,24 @@ class _Hot:
             .where(codes.c.code_hash == sa.bindparam("redeeming"), codes.c.used.is_(False))
             .values(used=sa.true()),
         )
+        self.rotate = Prepared(
+            engine,
+            sa.update(tokens)
+            .where(tokens.c.token_hash == sa.bindparam("rotating"), tokens.c.rotated.is_(False))
+            .values(rotated=sa.true()),
+        )
+        self.revoke_grant = Prepared(
+            engine,
+            sa.update(tokens)
+            .where(tokens.c.grant_id == sa.bindparam("grant_id"))
+            .values(revoked=sa.true()),
+        )
+        self.revoke_token = Prepared(
+            engine,
+            sa.update(tokens)
+            .where(tokens.c.token_hash == sa.bindparam("token_hash"))
+            .values(revoked=sa.true()),
+        )
         self.session_by_cookie = Prepared(
             engine,
             sa.select(sessions).where(sessions.c.cookie_hash == sa.bindparam("cookie_hash")),
@@ -528,10 +546,17 @@ class OidcStore:
         )
 
     # -- tokens --------------------------------------------------------------------------
-    def insert_tokens(self, rows: Iterable[TokenRow], *, redeeming: str | None = None) -> bool:
-        """Store issued tokens. With `redeeming` (a code's digest), only if this transaction is
-        the one that marks that code used: False, and nothing stored, if another got there
-        first. One commit per token response."""
+    def insert_tokens(
+        self,
+        rows: Iterable[TokenRow],
+        *,
+        redeeming: str | None = None,
+        rotating: str | None = None,
+    ) -> bool:
+        """Store issued tokens. With `redeeming` (a code's digest) or `rotating` (a refresh
+        token's digest), only if this transaction is the one that marks that code used or that
+        refresh token rotated: False, and nothing stored, if another got there first (a replay,
+        or a concurrent use). One commit per token response."""
         values = [
             {
                 "token_hash": r.token_hash,
@@ -553,6 +578,8 @@ class OidcStore:
         steps: list[Step] = []
         if redeeming is not None:
             steps.append((hot.redeem, [{"redeeming": redeeming}], True))
+        if rotating is not None:
+            steps.append((hot.rotate, [{"rotating": rotating}], True))
         if values:
             steps.append((hot.insert_tokens, values, False))
         return hot.driver.transaction(steps)
@@ -561,20 +588,6 @@ class OidcStore:
         found = self._hot.driver.first(self._hot.token, {"token_hash": token_hash})
         return None if found is None else _token(found)
 
-    def mark_rotated(self, token_hash: str) -> bool:
-        """Retire a refresh token on use; False when it had already been used (a replay)."""
-        with self.engine.begin() as conn:
-            return bool(
-                conn.execute(
-                    sa.update(t.oidc_tokens)
-                    .where(
-                        t.oidc_tokens.c.token_hash == token_hash,
-                        t.oidc_tokens.c.rotated.is_(False),
-                    )
-                    .values(rotated=True)
-                ).rowcount
-            )
-
     def revoke_tokens(
         self,
         *,
@@ -582,6 +595,12 @@ class OidcStore:
         grant_id: str | None = None,
         user_id: str | None = None,
     ) -> int:
+        hot = self._hot
+        # The two of a refresh replay, a code replay and the revocation endpoint: prepared.
+        if user_id is None and (token_hash is None) != (grant_id is None):
+            if grant_id is not None:
+                return hot.driver.write(hot.revoke_grant, {"grant_id": grant_id})
+            return hot.driver.write(hot.revoke_token, {"token_hash": token_hash})
         query = sa.update(t.oidc_tokens).values(revoked=True)
         if token_hash is not None:
             query = query.where(t.oidc_tokens.c.token_hash == token_hash)
