@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -31,7 +30,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyhall.config import Config
-from keyhall.logs import configure_logging, get_logger
+from keyhall.handoff import encode_handoff, read_handoff
+from keyhall.logs import get_logger
 
 if TYPE_CHECKING:
     from keyhall.directory.service import Directory
@@ -52,9 +52,7 @@ class LdapProcess:
     """The child process, seen from `keyhall serve`."""
 
     def __init__(self, config: Config, secret_key: bytes) -> None:
-        self._handoff = json.dumps(
-            {"config": config.model_dump(mode="json"), "secret_key": secret_key.hex()}
-        ).encode()
+        self._handoff = encode_handoff(config, secret_key)
         self._proc: asyncio.subprocess.Process | None = None
 
     @property
@@ -72,7 +70,7 @@ class LdapProcess:
         )
         self._proc = proc
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(self._handoff + b"\n")
+        proc.stdin.write(self._handoff)
         await proc.stdin.drain()
         try:
             line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT)
@@ -207,15 +205,13 @@ async def _follow_directory(inst: LdapInstance, server: LdapServer, stop: asynci
 
 
 def main() -> int:
-    handoff = json.loads(sys.stdin.buffer.readline() or b"null")
-    if not isinstance(handoff, dict):
-        print("keyhall.ldap.process is started by `keyhall serve`", file=sys.stderr)
+    handoff = read_handoff("keyhall.ldap.process")
+    if handoff is None:
         return 2
-    config = Config.model_validate(handoff["config"])
-    configure_logging(config.log_level, config.log_format)
+    config = handoff.config
     # Loaded before the event loop starts, on this thread: there is nothing to serve yet, and
     # a worker thread would leave the load's garbage in a malloc arena of its own.
-    inst = open_ldap_instance(config, bytes.fromhex(handoff["secret_key"]))
+    inst = open_ldap_instance(config, handoff.secret_key)
     inst.directory.refresh()
     # (uvloop measured no better here: the loopback send() dominates, not the loop.)
     try:

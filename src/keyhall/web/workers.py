@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -38,7 +37,8 @@ from granian.log import LogLevels
 from granian.server.embed import Server as Granian
 
 from keyhall.config import Config, split_addr
-from keyhall.logs import configure_logging, get_logger
+from keyhall.handoff import encode_handoff, read_handoff
+from keyhall.logs import get_logger
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -125,14 +125,7 @@ class HttpWorkers:
         """Spawn the children and wait until each has built its app; raise if one exits."""
         fd = self._sock.fileno()
         for index in range(self._count):
-            handoff = json.dumps(
-                {
-                    "config": self._config.model_dump(mode="json"),
-                    "secret_key": self._secret_key.hex(),
-                    "fd": fd,
-                    "worker": index + 2,
-                }
-            ).encode()
+            handoff = encode_handoff(self._config, self._secret_key, fd=fd, worker=index + 2)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -143,7 +136,7 @@ class HttpWorkers:
             )
             self._procs.append(proc)
             assert proc.stdin is not None
-            proc.stdin.write(handoff + b"\n")
+            proc.stdin.write(handoff)
         results = await asyncio.gather(*(self._ready(p) for p in self._procs))
         if not all(results):
             await self.stop()
@@ -250,13 +243,10 @@ async def run_child(config: Config, secret_key: bytes, fd: int) -> bool:
 
 
 def main() -> int:
-    handoff = json.loads(sys.stdin.buffer.readline() or b"null")
-    if not isinstance(handoff, dict):
-        print("keyhall.web.workers is started by `keyhall serve`", file=sys.stderr)
+    handoff = read_handoff("keyhall.web.workers")
+    if handoff is None:
         return 2
-    config = Config.model_validate(handoff["config"])
-    configure_logging(config.log_level, config.log_format)
-    ok = asyncio.run(run_child(config, bytes.fromhex(handoff["secret_key"]), handoff["fd"]))
+    ok = asyncio.run(run_child(handoff.config, handoff.secret_key, handoff.extra["fd"]))
     return 0 if ok else 1
 
 

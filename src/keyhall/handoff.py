@@ -1,0 +1,39 @@
+"""What `keyhall serve` hands to the processes it spawns (LDAP, HTTP workers) on their stdin.
+
+One JSON line: the parent's configuration (so environment and keyhall.toml are read once) and
+the instance secret (which never goes on a command line or into the environment).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyhall.config import Config
+from keyhall.logs import configure_logging
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    config: Config
+    secret_key: bytes
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def encode_handoff(config: Config, secret_key: bytes, **extra: Any) -> bytes:
+    body = {"config": config.model_dump(mode="json"), "secret_key": secret_key.hex(), **extra}
+    return json.dumps(body).encode() + b"\n"
+
+
+def read_handoff(program: str) -> Handoff | None:
+    """Read the parent's line and set up logging; None (with a hint) when run by hand."""
+    data = json.loads(sys.stdin.buffer.readline() or b"null")
+    if not isinstance(data, dict):
+        print(f"{program} is started by `keyhall serve`", file=sys.stderr)
+        return None
+    config = Config.model_validate(data.pop("config"))
+    secret_key = bytes.fromhex(data.pop("secret_key"))
+    configure_logging(config.log_level, config.log_format)
+    return Handoff(config, secret_key, data)
