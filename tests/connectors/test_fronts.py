@@ -56,26 +56,3 @@ def test_directory_users_through_oidc_and_ldap(
     conn.simple_bind_s("uid=carol,ou=users,dc=keyhall", "carol-secret-1")
     assert conn.whoami_s() == "dn:uid=carol,ou=users,dc=keyhall"
     conn.unbind_s()
-
-
-def test_first_ldap_bind_creates_the_directory_user(
-    keyhall_server: ServerFactory, upstream: SlapdExt
-) -> None:
-    server = keyhall_server()
-    server.cli("user", "add", "owner", "--email", "owner@example.net")
-    settings = settings_for(upstream, bind_password="-")
-    server.cli(
-        "external", "set", *(f"{k}={v}" for k, v in settings.items()),
-        input=upstream.password + "\n",
-    )  # fmt: skip
-    assert "bob" not in server.cli("user", "list").stdout
-
-    conn = ldap.initialize(f"ldap://127.0.0.1:{server.ldap_port}")
-    conn.timeout = 30
-    with pytest.raises(ldap.INVALID_CREDENTIALS):
-        conn.simple_bind_s("uid=bob,ou=users,dc=keyhall", "not bob's password")
-    conn.simple_bind_s("uid=bob,ou=users,dc=keyhall", "bob-secret-1")
-    assert conn.whoami_s() == "dn:uid=bob,ou=users,dc=keyhall"
-    conn.unbind_s()
-    bob = json.loads(server.cli("user", "show", "bob", "--json").stdout)
-    assert bob["source"] != "local"

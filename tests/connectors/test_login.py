@@ -7,13 +7,14 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from tests.connectors.conftest import BASE, person
+from tests.connectors.conftest import BASE, SECRET, person
 from tests.support.net import free_port
 from tests.support.slapd_ext import SlapdExt
 
 import ldap
 from keyhall.connectors.connector import ExternalDirectory
 from keyhall.connectors.ldap_source import LoginOutcome
+from keyhall.directory.credentials import Credentials
 from keyhall.directory.models import CLI_ACTOR, AuthFailure
 from keyhall.directory.service import Directory
 
@@ -272,3 +273,19 @@ def test_every_settings_change_is_audited(connector: ExternalDirectory, local: D
     assert events["sync_interval"].details == {"value": 1800}
     assert events["bind_password"].details == {"value": "(set)"}
     assert events["sync_interval"].actor == "cli:local"
+
+
+def test_first_bind_through_the_ldap_credential_path_creates_the_user(
+    connector: ExternalDirectory, local: Directory
+) -> None:
+    # The LDAP front checks binds through `Credentials.authenticate` (app passwords, TOTP,
+    # bind cache); a login it has never seen must still reach the directory and auto-create.
+    # (In-process: a running server's scheduled first sync would create the user first.)
+    credentials = Credentials(local, SECRET)
+    assert local.view.user_by_username("bob") is None
+    assert not credentials.authenticate("bob", "not bob's password").ok
+    result = credentials.authenticate("bob", "bob-secret-1", via="ldap")
+    assert result.ok
+    assert result.user is not None and result.user.source != "local"
+    local.refresh()
+    assert local.user("bob").email == "bob@example.org"

@@ -76,8 +76,13 @@ def test_profile_picture_and_lock(
     assert "PNG, JPEG, GIF or WebP" in page.inner_text("#page-error")
 
     server.cli("settings", "set", "lock_profile", "true")
-    page.goto(f"{server.url}/account")
-    assert page.get_attribute("#email", "readonly") is not None
+
+    def email_locked() -> bool:
+        # The server sees the CLI's change at its next view refresh (every 0.25 s).
+        page.goto(f"{server.url}/account")
+        return page.get_attribute("#email", "readonly") is not None
+
+    eventually(email_locked, True, within=2.0)
     assert "locked" in page.inner_text("#locked")
     screenshot(page, "account-profile-locked")
     # A hand-made post (with a valid CSRF token) is refused and changes nothing.
