@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser
 from tests.support.accounts import PASSWORD, Mailbox, add_user, link_in, new_page, sign_in
+from tests.support.admin_api import eventually
 from tests.support.server import RunningServer
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,13 @@ def test_password_reset_by_mail(
     add_user(server, "alice")
     server.cli("settings", "set", "name", "Acme Accounts")
     context, page = new_page(chromium)
-    page.goto(f"{server.url}/login")
+
+    def renamed() -> bool:
+        # The server sees the CLI's change at its next view refresh (every 0.25 s).
+        page.goto(f"{server.url}/login")
+        return "Acme Accounts" in page.title()
+
+    eventually(renamed, True, within=2.0)
     page.click("text=Forgot your password?")
     page.fill("#login", "alice@example.com")
     page.click("button[type=submit]")
