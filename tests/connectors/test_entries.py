@@ -69,6 +69,7 @@ def test_filters_escape_logins() -> None:
 def test_settings_parse() -> None:
     assert parse("sync_interval", "4h") == 4 * 3600
     assert parse("sync_interval", "90m") == 5400
+    assert parse("sync_interval", "0") == 0  # on demand only
     assert KEYS["sync_interval"].default == 4 * 3600
     assert parse("group_mappings", '{"CN=Staff,DC=x": "Staff"}') == {"CN=Staff,DC=x": "staff"}
     assert parse("auto_join_groups", "a, B") == ["a", "b"]

@@ -56,7 +56,7 @@ async def run_scheduler(inst: Instance, stop: asyncio.Event) -> None:
 
 def _maybe_sync(connector: ExternalDirectory, jitter: float) -> None:
     config = connector.config(fresh=True)
-    if not config.enabled:
+    if not config.enabled or config.sync_interval == 0:
         return
     runs = connector.store.runs(limit=1)
     last = runs[0] if runs else None

@@ -77,7 +77,10 @@ KEYS: dict[str, Key] = {
         "reporting a conflict (whoever controls the directory can take over that account)",
     ),
     "sync_interval": Key(
-        "int", 4 * 3600, "seconds between syncs (4h, 30m also accepted)", minimum=60
+        "int",
+        4 * 3600,
+        "seconds between syncs (4h, 30m also accepted); 0 syncs only on demand",
+        minimum=60,
     ),
     "connect_timeout": Key("float", 5.0, "seconds to wait for a connection", minimum=0.1),
     "read_timeout": Key("float", 10.0, "seconds to wait for an answer", minimum=0.1),
@@ -191,6 +194,8 @@ def _number(key: str, spec: Key, text: str) -> float | int:
             value = int(text) if spec.kind == "int" else float(text)
         except ValueError:
             raise InvalidInput(f"{key} must be a number, not {text!r}", field=key) from None
+    if key == "sync_interval" and value == 0:
+        return 0  # no schedule: sync only when asked (CLI, API, dashboard)
     if spec.minimum is not None and value < spec.minimum:
         raise InvalidInput(f"{key} must be at least {spec.minimum:g}", field=key)
     return value
