@@ -62,6 +62,16 @@ class Step2:
     def csp(self, flow: Flow) -> str:
         return flow_csp((flow.authorization or {}).get("redirect_uri"))
 
+    def posted_flow(self, fields: dict[str, str], step: Step) -> tuple[Flow, User] | Response:
+        """The flow a form was posted for, or the error page when its token or step is wrong."""
+        flow_id = fields.get("flow", "")
+        if not self.csrf_ok(flow_id, fields.get("csrf_token")):
+            return error_page(
+                self.provider, "This sign-in form has expired; start again.", None, 403
+            )
+        found = self.flow(flow_id, step)
+        return error_page(self.provider, EXPIRED, None) if found is None else found
+
     def csrf_ok(self, flow_id: str, token: object) -> bool:
         return check_csrf(
             self.provider.inst.secret_key,
@@ -112,12 +122,9 @@ async def second_factor_submit(request: Request) -> Response:
 
 
 def _check_second_factor(s: Step2, fields: dict[str, str]) -> Response:
-    flow_id = fields.get("flow", "")
-    if not s.csrf_ok(flow_id, fields.get("csrf_token")):
-        return error_page(s.provider, "This sign-in form has expired; start again.", None, 403)
-    found = s.flow(flow_id, Step.SECOND_FACTOR)
-    if found is None:
-        return error_page(s.provider, EXPIRED, None)
+    found = s.posted_flow(fields, Step.SECOND_FACTOR)
+    if isinstance(found, Response):
+        return found
     flow, user = found
     guard = s.accounts.guard
     keys = guard.keys(user, user.username, s.ip, s.browser)
@@ -177,12 +184,9 @@ async def enrol_submit(request: Request) -> Response:
 
 
 def _enrol(s: Step2, fields: dict[str, str]) -> Response:
-    flow_id = fields.get("flow", "")
-    if not s.csrf_ok(flow_id, fields.get("csrf_token")):
-        return error_page(s.provider, "This sign-in form has expired; start again.", None, 403)
-    found = s.flow(flow_id, Step.ENROL_REQUIRED)
-    if found is None:
-        return error_page(s.provider, EXPIRED, None)
+    found = s.posted_flow(fields, Step.ENROL_REQUIRED)
+    if isinstance(found, Response):
+        return found
     flow, user = found
     actor = _actor(user, s.ip)
     if fields.get("continue"):
