@@ -9,7 +9,9 @@ write and read, on SQLite and PostgreSQL alike), and sent straight to the pooled
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -48,42 +50,77 @@ class Prepared:
 
 
 class Driver:
-    """Runs prepared statements on connections from the engine's pool."""
+    """Runs prepared statements on DBAPI connections.
+
+    PostgreSQL's come from the engine's pool (pre-pinged, shared). On SQLite, each thread that
+    runs a statement keeps a connection of its own, taken from the pool once (so it has the
+    engine's pragmas) and detached from it: the database is a local file, so the connection
+    never goes stale, and checking one out of the pool and resetting it cost more than the
+    statement itself (~35 µs of a ~20 µs lookup)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._sticky = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+        self._opened: list[Any] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if not self._sticky:
+            pooled = self.engine.raw_connection()
+            try:
+                yield pooled
+            finally:
+                pooled.close()  # back to the pool, which rolls back what a read may have begun
+            return
+        conn: Any = getattr(self._local, "conn", None)
+        if conn is None:
+            fairy = self.engine.raw_connection()
+            conn = fairy.dbapi_connection
+            fairy.detach()
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        try:
+            yield conn
+        finally:
+            # A read begins no transaction in sqlite3; anything else left open (an error
+            # midway) must not hold the write lock or an old snapshot into the next call.
+            if conn.in_transaction:
+                conn.rollback()
+
+    def close(self) -> None:
+        """Close the connections kept for threads (SQLite); pooled ones go with the engine."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
     def first(self, stmt: Prepared, values: Mapping[str, Any]) -> list[Any] | None:
-        conn = self.engine.raw_connection()
-        try:
+        with self._connection() as conn:
             cursor = conn.cursor()
             cursor.execute(stmt.sql, stmt.args(values))
             found = cursor.fetchone()
             cursor.close()
-        finally:
-            conn.close()  # back to the pool, which rolls back what a read may have begun
         return None if found is None else stmt.row(found)
 
     def write(self, stmt: Prepared, values: Mapping[str, Any]) -> int:
         """Run one statement in its own transaction and commit; how many rows it changed."""
-        conn = self.engine.raw_connection()
-        try:
+        with self._connection() as conn:
             cursor = conn.cursor()
             cursor.execute(stmt.sql, stmt.args(values))
             changed = int(cursor.rowcount)
             cursor.close()
             conn.commit()
             return changed
-        finally:
-            conn.close()
 
     def transaction(
         self, steps: Iterable[tuple[Prepared, Sequence[Mapping[str, Any]], bool]]
     ) -> bool:
         """Run each (statement, rows, must_change) in one transaction and commit; when a
         statement marked must_change changes no row, roll back and return False."""
-        conn = self.engine.raw_connection()
-        try:
+        with self._connection() as conn:
             cursor = conn.cursor()
             for stmt, rows, must_change in steps:
                 if len(rows) == 1:
@@ -96,5 +133,3 @@ class Driver:
             cursor.close()
             conn.commit()
             return True
-        finally:
-            conn.close()

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from keyhall.oidc.clients import Client, ClientSettings
 from keyhall.storage import oidc_tables as t
-from keyhall.storage.oidc_sql import Driver, Prepared, Step
+from keyhall.storage.oidc_sql import Prepared, Step
 from keyhall.storage.store import Store, utc
 
 
@@ -154,10 +154,11 @@ class _Hot:
     """The statements of every code exchange, refresh, userinfo call and authorization
     request, prepared once (`keyhall.storage.oidc_sql`)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, store: Store) -> None:
+        engine = store.engine
         codes, tokens, sessions = t.oidc_codes, t.oidc_tokens, t.oidc_sessions
         insert_ignore = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        self.driver = Driver(engine)
+        self.driver = store.driver
         self.token = Prepared(
             engine, sa.select(tokens).where(tokens.c.token_hash == sa.bindparam("token_hash"))
         )
@@ -209,7 +210,8 @@ class OidcStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
-        self._hot = _Hot(store.engine)
+        self._hot = _Hot(store)
+        self.embedded = store.embedded
 
     # -- clients -------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:

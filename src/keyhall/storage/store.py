@@ -15,6 +15,7 @@ from keyhall.directory.models import AuditEvent, Group, Role, User
 from keyhall.errors import Conflict
 from keyhall.storage import tables as t
 from keyhall.storage.engine import create_engine
+from keyhall.storage.oidc_sql import Driver
 
 _USER_COLUMNS = (
     t.users.c.id,
@@ -98,8 +99,13 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self.driver = Driver(self.engine)
+        """Prepared statements of the hottest paths (keyhall.storage.oidc_sql)."""
+        self.embedded = self.engine.dialect.name == "sqlite"
+        """The database is a file this process opens (SQLite), not a server to wait on."""
 
     def close(self) -> None:
+        self.driver.close()
         self.engine.dispose()
 
     @contextmanager
