@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from keyhall.accounts.service import Accounts
@@ -27,7 +26,7 @@ from keyhall.web.hsts import StrictTransportSecurity
 from keyhall.web.services import AdminServices
 
 
-def create_app(inst: Instance) -> Starlette:
+def create_app(inst: Instance) -> HotPathApp:
     routes = [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),

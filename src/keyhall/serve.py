@@ -7,6 +7,8 @@ import contextlib
 import signal
 import sys
 
+import uvloop
+
 from keyhall.app import create_app
 from keyhall.config import Config
 from keyhall.connectors.scheduler import run_scheduler
@@ -21,7 +23,7 @@ REFRESH_INTERVAL = 0.25
 
 def run(config: Config) -> None:
     configure_logging(config.log_level, config.log_format)
-    if not asyncio.run(serve(config)):
+    if not uvloop.run(serve(config)):
         sys.exit(1)
 
 

@@ -39,12 +39,18 @@ class HotPathApp(Starlette):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
+        response = await self.answer(handler, Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def answer(self, handler: Handler, request: Request) -> Response:
+        """A hot path's response, with what the usual way would add (keyhall.web.rsgi calls
+        this too)."""
         try:
-            response = await handler(Request(scope, receive))
+            response = await handler(request)
         except Exception as exc:
             # What ServerErrorMiddleware does on the other paths: a bare 500, details in the log.
-            log.exception("request failed", path=scope["path"], error=type(exc).__name__)
+            log.exception("request failed", path=request.scope["path"], error=type(exc).__name__)
             response = PlainTextResponse("Internal Server Error", status_code=500)
         if self.hsts:
             response.raw_headers.append(HSTS_HEADER)
-        await response(scope, receive, send)
+        return response

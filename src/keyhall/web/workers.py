@@ -31,17 +31,19 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+import uvloop
 from granian._granian import SocketHolder
-from granian.constants import HTTPModes, Interfaces
+from granian.constants import HTTPModes, Interfaces, TaskImpl
 from granian.log import LogLevels
 from granian.server.embed import Server as Granian
 
 from keyhall.config import Config, split_addr
 from keyhall.handoff import encode_handoff, read_handoff
 from keyhall.logs import get_logger
+from keyhall.web.rsgi import RsgiFront
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
+    from keyhall.web.hot_paths import HotPathApp
 
 log = get_logger("keyhall.web")
 
@@ -82,7 +84,8 @@ class _SocketServer(Granian):
     def __init__(self, app: Any, sock: socket.socket) -> None:
         super().__init__(
             app,
-            interface=Interfaces.ASGINL,
+            interface=Interfaces.RSGI,
+            task_impl=TaskImpl.asyncio,
             http=HTTPModes.http1,
             websockets=False,
             backlog=BACKLOG,
@@ -99,11 +102,12 @@ class _SocketServer(Granian):
         self._sfd = fd  # type: ignore[assignment]
 
 
-def http_server(app: Starlette, sock: socket.socket) -> Any:
+def http_server(app: HotPathApp, sock: socket.socket) -> Any:
     """granian embedded in the running loop: its Rust threads parse HTTP and hand each request
-    to the app on this loop. `stop()` ends it; the caller owns SIGTERM/SIGINT. Once serving,
-    granian owns the socket (closing `sock` is then a no-op)."""
-    return _SocketServer(app, sock)
+    to the app on this loop, through its RSGI interface (keyhall.web.rsgi). `stop()` ends it;
+    the caller owns SIGTERM/SIGINT. Once serving, granian owns the socket (closing `sock` is
+    then a no-op)."""
+    return _SocketServer(RsgiFront(app), sock)
 
 
 # -- parent side -------------------------------------------------------------------------------
@@ -246,7 +250,7 @@ def main() -> int:
     handoff = read_handoff("keyhall.web.workers")
     if handoff is None:
         return 2
-    ok = asyncio.run(run_child(handoff.config, handoff.secret_key, handoff.extra["fd"]))
+    ok = uvloop.run(run_child(handoff.config, handoff.secret_key, handoff.extra["fd"]))
     return 0 if ok else 1
 
 
