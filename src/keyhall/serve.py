@@ -53,9 +53,8 @@ async def serve(config: Config) -> bool:
     extra = config.http_workers - 1
     workers = HttpWorkers(config, inst.secret_key, sock, extra) if extra > 0 else None
     workers_started = asyncio.create_task(workers.start()) if workers is not None else None
-    # granian (DESIGN.md: the production server) embedded in this loop: its Rust threads parse
-    # HTTP and hand each request to the app here, next to the background tasks. `run` owns
-    # SIGTERM/SIGINT so that every service stops together.
+    # uvicorn embedded in this loop (keyhall.web.workers), next to the background tasks. `run`
+    # owns SIGTERM/SIGINT so that every service stops together.
     server = http_server(app, sock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

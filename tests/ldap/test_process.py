@@ -56,10 +56,10 @@ def wait_until_gone(pid: int, timeout: float = 15.0) -> None:
 def test_child_serves_cli_changes_and_stops_with_the_parent(keyhall_server: ServerFactory) -> None:
     server = keyhall_server()
     child = ldap_child(server)
-    # Started fresh, not forked from the web process: the HTTP server's extension isn't loaded.
+    # Started fresh, not forked from the web process: the HTTP parser's extension isn't loaded.
     maps = Path(f"/proc/{child}/maps").read_text()
-    assert "granian" not in maps
-    assert "granian" in Path(f"/proc/{server.process.pid}/maps").read_text()  # type: ignore[union-attr]
+    assert "httptools" not in maps
+    assert "httptools" in Path(f"/proc/{server.process.pid}/maps").read_text()  # type: ignore[union-attr]
 
     conn = service(server)
     server.cli(

@@ -43,8 +43,7 @@ class HotPathApp(Starlette):
         await response(scope, receive, send)
 
     async def answer(self, handler: Handler, request: Request) -> Response:
-        """A hot path's response, with what the usual way would add (keyhall.web.rsgi calls
-        this too)."""
+        """A hot path's response, with what the usual way would add."""
         try:
             response = await handler(request)
         except Exception as exc:

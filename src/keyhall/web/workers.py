@@ -29,18 +29,15 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import uvicorn
 import uvloop
-from granian._granian import SocketHolder
-from granian.constants import HTTPModes, Interfaces, TaskImpl
-from granian.log import LogLevels
-from granian.server.embed import Server as Granian
 
 from keyhall.config import Config, split_addr
 from keyhall.handoff import encode_handoff, read_handoff
 from keyhall.logs import get_logger
-from keyhall.web.rsgi import RsgiFront
 
 if TYPE_CHECKING:
     from keyhall.web.hot_paths import HotPathApp
@@ -75,39 +72,53 @@ def listen(sock: socket.socket) -> None:
     sock.listen(BACKLOG)
 
 
-class _SocketServer(Granian):
-    """granian (embedded) accepting on a socket bound elsewhere instead of binding its own.
+class _Embedded(uvicorn.Server):
+    """uvicorn's server, leaving SIGTERM/SIGINT to `keyhall serve`, which stops every service
+    together (uvicorn's own handlers would re-raise the signal once it stopped)."""
 
-    granian builds its listener in `_init_shared_socket`; a `SocketHolder` over a descriptor is
-    what its multi-process server hands to each worker on platforms without SO_REUSEPORT."""
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """The app served on a socket bound elsewhere, by uvicorn embedded in the running loop.
+
+    uvicorn with httptools and uvloop parses HTTP and runs the app on the one thread of this
+    loop. It replaced granian, whose Rust threads hand each request to the Python thread and
+    back: on the two-core machine of bench/oidc.py that hand-off cost more CPU than the
+    OAuth endpoints' own work (a userinfo request 0.195 ms of server CPU under granian, 0.147
+    under uvicorn; the whole numbers are in bench/README.md). Several worker processes
+    (`HttpWorkers`) give the server every core, as granian's threads did."""
 
     def __init__(self, app: Any, sock: socket.socket) -> None:
-        super().__init__(
+        config = uvicorn.Config(
             app,
-            interface=Interfaces.RSGI,
-            task_impl=TaskImpl.asyncio,
-            http=HTTPModes.http1,
-            websockets=False,
+            http="httptools",
+            ws="none",
+            loop="none",  # this process's loop: uvloop, set up by its entry point
+            lifespan="off",
+            proxy_headers=False,  # X-Forwarded-For is nobody's to trust by default
+            server_header=False,
+            access_log=False,
+            log_config=None,  # logging is keyhall.logs's
+            log_level="warning",
             backlog=BACKLOG,
-            log_level=LogLevels.error,
-            log_dictconfig={"loggers": {"_granian": {"propagate": True}}},
+            timeout_graceful_shutdown=int(STOP_TIMEOUT),
         )
+        self._server = _Embedded(config)
         self._sock = sock
 
-    def _init_shared_socket(self) -> None:
-        # granian closes the descriptor when it stops: from here on it owns it.
-        fd = self._sock.detach()
-        # The stub leaves out SocketHolder's (fd, is_uds, backlog) constructor.
-        self._shd = SocketHolder(fd, False, BACKLOG)  # type: ignore[call-arg,assignment]
-        self._sfd = fd  # type: ignore[assignment]
+    async def serve(self) -> None:
+        await self._server.serve(sockets=[self._sock])
+
+    def stop(self) -> None:
+        self._server.should_exit = True
 
 
-def http_server(app: HotPathApp, sock: socket.socket) -> Any:
-    """granian embedded in the running loop: its Rust threads parse HTTP and hand each request
-    to the app on this loop, through its RSGI interface (keyhall.web.rsgi). `stop()` ends it;
-    the caller owns SIGTERM/SIGINT. Once serving, granian owns the socket (closing `sock` is
-    then a no-op)."""
-    return _SocketServer(RsgiFront(app), sock)
+def http_server(app: HotPathApp, sock: socket.socket) -> HttpServer:
+    """`serve()` until `stop()`; the caller owns SIGTERM/SIGINT."""
+    return HttpServer(app, sock)
 
 
 # -- parent side -------------------------------------------------------------------------------
