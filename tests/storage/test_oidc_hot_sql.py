@@ -1,15 +1,22 @@
 """The OIDC store's prepared statements (keyhall.storage.oidc_sql) write and read the same
-values as SQLAlchemy Core does, on SQLite and PostgreSQL: codes, tokens, sessions."""
+values as SQLAlchemy Core does, on SQLite and PostgreSQL: codes, tokens, sessions, login flows;
+and on SQLite, a write told not to wait says so instead of waiting for the lock."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from keyhall.storage import migrate
 from keyhall.storage import oidc_tables as t
-from keyhall.storage.oidc_store import CodeRow, OidcStore, SessionRow, TokenRow
+from keyhall.storage.oidc_sql import Busy
+from keyhall.storage.oidc_store import CodeRow, FlowRow, OidcStore, SessionRow, TokenRow
 from keyhall.storage.store import Store, utc
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
@@ -107,3 +114,38 @@ def test_sessions_by_cookie_and_sid(store: Store) -> None:
     assert oidc.session(cookie_hash="0" * 64) is None
     assert oidc.session(sid="sid-1", cookie_hash="0" * 64) is None
     assert oidc.session(sid="sid-2", cookie_hash="f" * 64) is None
+
+
+def test_login_flow_written_prepared_reads_back_through_core(store: Store) -> None:
+    oidc = OidcStore(store)
+    flow = FlowRow(
+        "flow-1", "b" * 64, "password", {"client_id": "c", "scope": "openid é"}, None, None,
+        ["pwd"], NOW + timedelta(minutes=15),
+    )  # fmt: skip
+    oidc.insert_flow(flow, NOW)
+    assert oidc.flow("flow-1") == flow
+    assert oidc.flow("flow-2") is None
+
+
+def test_a_write_told_not_to_wait_raises_busy_while_another_writer_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'k.db'}")
+    migrate.upgrade(store.engine)
+    oidc = OidcStore(store)
+    other = sqlite3.connect(tmp_path / "k.db", isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction, say
+        with store.driver.without_waiting(), pytest.raises(Busy):
+            oidc.insert_tokens([_token("a" * 64)])
+        assert oidc.token("a" * 64) is None  # reads never wait in WAL mode
+
+        # Outside the block the same thread's write waits for the lock, then succeeds.
+        release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        release.start()
+        assert oidc.insert_tokens([_token("a" * 64)])
+        release.join()
+        assert oidc.token("a" * 64) == _token("a" * 64)
+    finally:
+        other.close()
+        store.close()

@@ -1,11 +1,14 @@
 """keyhall.web.hot_paths under `keyhall serve`: the OAuth endpoints that skip Starlette's
 middleware and router still answer their JSON errors with what the middleware would add
-(HSTS), and read request bodies however they arrive."""
+(HSTS), read request bodies however they arrive, and wait for SQLite's write lock without
+stopping the worker."""
 
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from tests.conftest import ServerFactory
@@ -65,3 +68,35 @@ def test_a_chunked_token_request_body_is_read_whole(keyhall_server: ServerFactor
     # The whole form arrived: a refresh grant with an unknown token, not a missing parameter.
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_a_held_write_lock_makes_the_hot_path_wait_off_the_event_loop(
+    keyhall_server: ServerFactory,
+) -> None:
+    # One worker: the same event loop would serve both requests below.
+    server = keyhall_server()
+    client = add_client(server, "waits", "--redirect-uri", "https://rp.example/cb")
+    auth = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": "https://rp.example/cb",
+        "scope": "openid",
+        "state": "s",
+    }
+    other = sqlite3.connect(server.data_dir / "keyhall.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # an import or a sync in another process, say
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            # No session: the authorization endpoint writes a login flow, and must wait.
+            pending = pool.submit(httpx.get, f"{server.url}/openid/auth", params=auth, timeout=30)
+            # Meanwhile the worker goes on serving: were it stuck on the lock, this would time
+            # out, the lock being released only below.
+            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+            assert httpx.get(f"{server.url}/openid/me", timeout=5).status_code == 401
+            assert not pending.done()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        started = pending.result()
+    assert started.status_code == 303
+    assert started.headers["location"].startswith("/login?flow=")

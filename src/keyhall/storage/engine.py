@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 SQLITE_POOL_SIZE = 16
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite write waits for another connection's write transaction to end."""
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -33,5 +35,5 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()

@@ -148,6 +148,7 @@ def _token(row: Sequence[Any]) -> TokenRow:
 
 _TOKEN_COLUMNS = [c.name for c in t.oidc_tokens.columns]
 _CODE_COLUMNS = [c.name for c in t.oidc_codes.columns]
+_FLOW_COLUMNS = [c.name for c in t.login_flows.columns]
 
 
 class _Hot:
@@ -167,6 +168,7 @@ class _Hot:
             engine, sa.select(codes).where(codes.c.code_hash == sa.bindparam("code_hash"))
         )
         self.insert_code = Prepared(engine, sa.insert(codes), _CODE_COLUMNS)
+        self.insert_flow = Prepared(engine, sa.insert(t.login_flows), _FLOW_COLUMNS)
         self.session_client = Prepared(
             engine,
             insert_ignore(t.oidc_session_clients).on_conflict_do_nothing(),
@@ -212,6 +214,7 @@ class OidcStore:
         self.engine = store.engine
         self._hot = _Hot(store)
         self.embedded = store.embedded
+        self.driver = store.driver
 
     # -- clients -------------------------------------------------------------------------
     def client(self, client_id: str) -> Client | None:
@@ -331,20 +334,20 @@ class OidcStore:
 
     # -- login flows ---------------------------------------------------------------------
     def insert_flow(self, flow: FlowRow, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(t.login_flows).values(
-                    id=flow.id,
-                    browser_hash=flow.browser_hash,
-                    step=flow.step,
-                    request=flow.request,
-                    user_id=flow.user_id,
-                    session_sid=flow.session_sid,
-                    amr=flow.amr,
-                    created_at=now,
-                    expires_at=flow.expires_at,
-                )
-            )
+        # Prepared: every sign-in an app starts writes one, from the authorization endpoint.
+        hot = self._hot
+        values = {
+            "id": flow.id,
+            "browser_hash": flow.browser_hash,
+            "step": flow.step,
+            "request": flow.request,
+            "user_id": flow.user_id,
+            "session_sid": flow.session_sid,
+            "amr": flow.amr,
+            "created_at": now,
+            "expires_at": flow.expires_at,
+        }
+        hot.driver.write(hot.insert_flow, values)
 
     def flow(self, flow_id: str) -> FlowRow | None:
         with self.engine.connect() as conn:

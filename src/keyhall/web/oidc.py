@@ -1,8 +1,8 @@
 """HTTP adapter for the OpenID Connect endpoints: parse, call the provider, render.
 
-Everything that touches the database or signs goes through `blocking`: in a thread pool when
-the database is a server (PostgreSQL), so the event loop only moves bytes while a query
-travels; on the loop itself when it is the embedded SQLite file (see `blocking`).
+Everything that touches the database or signs runs in a thread pool (`blocking`), so the event
+loop only moves bytes, except on the hot endpoints (authorization, token, userinfo) with the
+embedded SQLite database, which run on the loop itself (see `hot`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from keyhall.oidc.errors import InvalidTokenError, OAuth2Error
 from keyhall.oidc.provider import Provider
 from keyhall.oidc.server import Request as OAuthRequest
 from keyhall.oidc.sessions import COOKIE_NAME, Sessions
+from keyhall.storage.oidc_sql import Busy
 from keyhall.web.accounts_state import flow_csp
 from keyhall.web.login_flow import LoginFlows, Step
 from keyhall.web.pages import (
@@ -45,20 +46,30 @@ T = TypeVar("T")
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="oidc")
 
 
-async def blocking(provider: Provider, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run database work or signing: in the pool on PostgreSQL, right here on SQLite.
-
-    A PostgreSQL query waits on the network, and other requests should go on meanwhile. An
-    embedded SQLite statement never waits on anything but the disk and costs tens of
-    microseconds, while handing a call to a thread and back costs more than the call itself
-    (a userinfo request took 266 µs of CPU through the pool, 59 µs without it); with the GIL
-    the pool would not run two calls at once anyway. What can wait on SQLite is another
-    writer's transaction (busy_timeout), and those are short: a whole code exchange holds the
-    write lock for one commit."""
-    if provider.store.embedded:
-        return fn(*args, **kwargs)
+async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run database work or signing off the event loop."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_POOL, lambda: fn(*args, **kwargs))
+
+
+async def hot(provider: Provider, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """The hot endpoints' work: on SQLite right here, else (or when it would wait) in the pool.
+
+    A PostgreSQL query waits on the network, and other requests should go on meanwhile. An
+    embedded SQLite statement costs tens of microseconds, while handing a call to a thread and
+    back costs more than the call itself (a userinfo request took 266 µs of CPU through the
+    pool, 59 µs without it), and with the GIL the pool would not run two calls at once anyway.
+    What can make SQLite wait is another writer's transaction (an import, a directory sync,
+    another worker's commit): then the write raises `Busy` at once, and the whole call runs
+    again in the pool, where it may wait. Each `fn` given here writes at most once, in one
+    transaction of the prepared-statement driver, so running it again repeats nothing."""
+    if provider.store.embedded:
+        try:
+            with provider.store.driver.without_waiting():
+                return fn(*args, **kwargs)
+        except Busy:
+            pass  # the write lock is taken: wait for it off the loop
+    return await blocking(fn, *args, **kwargs)
 
 
 def provider_of(request: Request) -> Provider:
@@ -170,7 +181,7 @@ async def authorize(request: Request) -> Response:
     oreq = OAuthRequest(request.method, request_uri(request), request.headers, params)
     browser, new_browser = browser_id(request)
     cookie = request.cookies.get(COOKIE_NAME)
-    response = await blocking(provider, _authorize, provider, oreq, cookie, browser)
+    response = await hot(provider, _authorize, provider, oreq, cookie, browser)
     if new_browser:
         set_browser_cookie(response, provider, browser)
     return response
@@ -222,7 +233,6 @@ async def resume(request: Request) -> Response:
     """After the login pages: finish the authorization request the flow carried."""
     provider = provider_of(request)
     return await blocking(
-        provider,
         _resume,
         provider,
         request.query_params.get("flow"),
@@ -242,7 +252,7 @@ async def consent(request: Request) -> Response:
     ):
         return error_page(provider, "This form has expired; start again.", None, 403)
     decision = "allow" if form.get("decision") == "allow" else "deny"
-    return await blocking(provider, _resume, provider, flow_id, browser, str(request.url), decision)
+    return await blocking(_resume, provider, flow_id, browser, str(request.url), decision)
 
 
 def _resume(
@@ -309,7 +319,7 @@ def _username(provider: Provider, user_id: str) -> str:
 async def token(request: Request) -> Response:
     provider = provider_of(request)
     oreq = OAuthRequest("POST", request_uri(request), request.headers, await params_of(request))
-    result = await blocking(provider, provider.server.create_token_response, oreq)
+    result = await hot(provider, provider.server.create_token_response, oreq)
     return with_cors(request, provider, oauth_response(result))
 
 
@@ -324,7 +334,7 @@ async def introspect(request: Request) -> Response:
 async def _endpoint(request: Request, name: str) -> Response:
     provider = provider_of(request)
     oreq = OAuthRequest("POST", request_uri(request), request.headers, await params_of(request))
-    result = await blocking(provider, provider.server.create_endpoint_response, name, oreq)
+    result = await blocking(provider.server.create_endpoint_response, name, oreq)
     return with_cors(request, provider, oauth_response(result))
 
 
@@ -341,7 +351,7 @@ async def me(request: Request) -> Response:
         value = form.get("access_token")
         bearer = value if isinstance(value, str) else None
     try:
-        claims = await blocking(provider, userinfo.userinfo, provider, bearer)
+        claims = await hot(provider, userinfo.userinfo, provider, bearer)
     except OAuth2Error as error:
         challenge = f'Bearer error="{error.error}"'
         if error.description:
@@ -385,7 +395,7 @@ async def end_session(request: Request) -> Response:
     params = dict(await params_of(request))
     cookie = request.cookies.get(COOKIE_NAME)
     return await blocking(
-        provider, _end_session, provider, params, cookie, request.cookies.get(BROWSER_COOKIE)
+        _end_session, provider, params, cookie, request.cookies.get(BROWSER_COOKIE)
     )
 
 
@@ -454,7 +464,7 @@ async def end_session_confirm(request: Request) -> Response:
             sessions.end(session.sid, user.username if user else "", now)
         return _logged_out(provider, None, None, None)
 
-    return await blocking(provider, end)
+    return await blocking(end)
 
 
 # -- CORS for browser-based public clients -------------------------------------------------
@@ -480,7 +490,7 @@ def with_cors(request: Request, provider: Provider, response: Response) -> Respo
 async def preflight(request: Request) -> Response:
     provider = provider_of(request)
     origin = request.headers.get("origin")
-    allowed = await blocking(provider, _origins, provider)
+    allowed = await blocking(_origins, provider)
     if not origin or origin not in allowed:
         return Response(status_code=403)
     return Response(
