@@ -1,6 +1,6 @@
 """The OIDC store's prepared statements (keyhall.storage.oidc_sql) write and read the same
 values as SQLAlchemy Core does, on SQLite and PostgreSQL: codes, tokens, sessions, login flows;
-and on SQLite, a write told not to wait says so instead of waiting for the lock."""
+and on SQLite, a write told to wait briefly says so instead of waiting out the busy timeout."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def test_login_flow_written_prepared_reads_back_through_core(store: Store) -> No
     assert oidc.flow("flow-2") is None
 
 
-def test_a_write_told_not_to_wait_raises_busy_while_another_writer_holds_the_lock(
+def test_a_write_told_to_wait_briefly_raises_busy_while_another_writer_holds_the_lock(
     tmp_path: Path,
 ) -> None:
     store = Store(f"sqlite:///{tmp_path / 'k.db'}")
@@ -136,7 +136,7 @@ def test_a_write_told_not_to_wait_raises_busy_while_another_writer_holds_the_loc
     other = sqlite3.connect(tmp_path / "k.db", isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")  # another process's write transaction, say
-        with store.driver.without_waiting(), pytest.raises(Busy):
+        with store.driver.waiting_briefly(), pytest.raises(Busy):
             oidc.insert_tokens([_token("a" * 64)])
         assert oidc.token("a" * 64) is None  # reads never wait in WAL mode
 

@@ -160,6 +160,10 @@ class Provider:
             rt = new_secret()
             rows.append(self._row(rt, "refresh", grant, now, s.refresh_token_lifetime))
             body["refresh_token"] = rt
+        # Stored before the ID token is signed: a write that has to be run again (the
+        # database busy, a code redeemed meanwhile) then costs no signature.
+        if not self.store.insert_tokens(rows, redeeming=redeeming, rotating=rotating):
+            return None
         if "openid" in scopes:
             body["id_token"] = id_token.mint(
                 self.keys,
@@ -175,8 +179,6 @@ class Provider:
                 access_token=at,
                 user_claims=self.user_claims(user, client, grant.scope, grant.claims.id_token),
             )
-        if not self.store.insert_tokens(rows, redeeming=redeeming, rotating=rotating):
-            return None
         return body
 
     def _row(self, value: str, kind: str, grant: Grant, now: datetime, lifetime: int) -> TokenRow:

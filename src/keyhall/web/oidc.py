@@ -59,13 +59,14 @@ async def hot(provider: Provider, fn: Callable[P, T], *args: P.args, **kwargs: P
     embedded SQLite statement costs tens of microseconds, while handing a call to a thread and
     back costs more than the call itself (a userinfo request took 266 µs of CPU through the
     pool, 59 µs without it), and with the GIL the pool would not run two calls at once anyway.
-    What can make SQLite wait is another writer's transaction (an import, a directory sync,
-    another worker's commit): then the write raises `Busy` at once, and the whole call runs
-    again in the pool, where it may wait. Each `fn` given here writes at most once, in one
-    transaction of the prepared-statement driver, so running it again repeats nothing."""
+    What can make SQLite wait is another writer's transaction: another worker's commit, over
+    in a fraction of a millisecond, is waited for here; an import or a directory sync holds the
+    lock far longer, and then the write raises `Busy` after a few milliseconds and the whole
+    call runs again in the pool, where it may wait. Each `fn` given here writes at most once,
+    in one transaction of the prepared-statement driver, so running it again repeats nothing."""
     if provider.store.embedded:
         try:
-            with provider.store.driver.without_waiting():
+            with provider.store.driver.waiting_briefly():
                 return fn(*args, **kwargs)
         except Busy:
             pass  # the write lock is taken: wait for it off the loop
