@@ -14,13 +14,15 @@ def userinfo(provider: Provider, bearer: str | None) -> dict[str, Any]:
     if not bearer:
         raise InvalidTokenError("Missing access token.")
     row = provider.store.token(digest(bearer))
-    if row is None or row.kind != "access" or not StoredToken(row, provider.now()).is_active():
+    stored = None if row is None or row.kind != "access" else StoredToken(row, provider.now())
+    if stored is None or not stored.is_active():
         raise InvalidTokenError("The access token is invalid, expired or revoked.")
+    row = stored.row
     user = provider.active_user(row.user_id)
     client = provider.client(row.client_id)
     if user is None or client is None:
         raise InvalidTokenError("The access token is invalid, expired or revoked.")
-    grant = StoredToken(row, provider.now()).grant
+    grant = stored.grant
     if "openid" not in grant.scopes:
         raise InsufficientScopeError("The access token was not issued for OpenID Connect.")
     return provider.user_claims(user, client, grant.scope, grant.claims.userinfo)

@@ -45,8 +45,9 @@ class Prepared:
         ]
 
     def args(self, values: Mapping[str, Any]) -> Any:
-        bound = [(n, values[n] if p is None else p(values[n])) for n, p in self._binds]
-        return [v for _, v in bound] if self._positional else dict(bound)
+        if self._positional:
+            return [values[n] if p is None else p(values[n]) for n, p in self._binds]
+        return {n: values[n] if p is None else p(values[n]) for n, p in self._binds}
 
     def row(self, raw: Sequence[Any]) -> list[Any]:
         return [v if p is None else p(v) for p, v in zip(self._results, raw, strict=True)]

@@ -121,11 +121,13 @@ def request_uri(request: Request) -> str:
 def oauth_response(result: tuple[int, Any, list[tuple[str, str]]]) -> Response:
     status, body, headers = result
     content = body if isinstance(body, str) else json.dumps(body)
-    response = Response(content, status_code=status, media_type="application/json")
-    for name, value in headers:
-        response.headers[name] = value
-    response.headers.update(NO_STORE)
-    return response
+    # Authlib's headers (its JSON type, WWW-Authenticate), then no-store: each name once.
+    merged = {name.lower(): value for name, value in headers}
+    merged.update(_NO_STORE_LOWER)
+    return Response(content, status_code=status, headers=merged, media_type="application/json")
+
+
+_NO_STORE_LOWER = {name.lower(): value for name, value in NO_STORE.items()}
 
 
 def error_page(provider: Provider, message: str, code: str | None, status: int = 400) -> Response:
