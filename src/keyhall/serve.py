@@ -15,6 +15,7 @@ from keyhall.connectors.scheduler import run_scheduler
 from keyhall.ldap.process import LdapProcess
 from keyhall.logs import configure_logging, get_logger
 from keyhall.runtime import Instance, open_instance
+from keyhall.web.balance import ConnectionTable, create_table
 from keyhall.web.workers import HttpWorkers, bind_http, http_server, listen
 
 log = get_logger("keyhall.serve")
@@ -51,11 +52,14 @@ async def serve(config: Config) -> bool:
     # This process is the first HTTP worker; the others (keyhall.web.workers) start once
     # create_app has made the signing keys of a first start, and accept on the same socket.
     extra = config.http_workers - 1
-    workers = HttpWorkers(config, inst.secret_key, sock, extra) if extra > 0 else None
+    table = create_table(config.http_workers) if extra > 0 else None
+    workers = (
+        HttpWorkers(config, inst.secret_key, sock, extra, table) if table is not None else None
+    )
     workers_started = asyncio.create_task(workers.start()) if workers is not None else None
     # uvicorn embedded in this loop (keyhall.web.workers), next to the background tasks. `run`
     # owns SIGTERM/SIGINT so that every service stops together.
-    server = http_server(app, sock)
+    server = http_server(app, sock, ConnectionTable(table, slot=0) if table is not None else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -39,6 +39,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from keyhall.config import Config, split_addr
 from keyhall.handoff import encode_handoff, read_handoff
 from keyhall.logs import get_logger
+from keyhall.web.balance import POLL, ConnectionTable
 
 if TYPE_CHECKING:
     from keyhall.web.hot_paths import HotPathApp
@@ -130,7 +131,7 @@ class HttpServer:
     under uvicorn; the whole numbers are in bench/README.md). Several worker processes
     (`HttpWorkers`) give the server every core, as granian's threads did."""
 
-    def __init__(self, app: Any, sock: socket.socket) -> None:
+    def __init__(self, app: Any, sock: socket.socket, table: ConnectionTable | None = None) -> None:
         config = uvicorn.Config(
             app,
             http=_OneSegment,
@@ -147,28 +148,90 @@ class HttpServer:
         )
         self._server = _Embedded(config)
         self._sock = sock
+        self._table = table
 
     async def serve(self) -> None:
-        await self._server.serve(sockets=[self._sock])
+        if self._table is None:
+            await self._server.serve(sockets=[self._sock])
+            return
+        # Spreading connections over the workers (keyhall.web.balance) needs a say in each
+        # accept: this loop accepts, uvicorn serves what it is given (and no listener).
+        accepting = asyncio.create_task(self._accept(self._table))
+        try:
+            await self._server.serve(sockets=[])
+        finally:
+            accepting.cancel()
+            await asyncio.gather(accepting, return_exceptions=True)
+
+    async def _accept(self, table: ConnectionTable) -> None:
+        server = self._server
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(POLL)
+        state = server.server_state
+        connections = state.connections
+
+        def protocol() -> asyncio.Protocol:
+            return _Counted(
+                table, config=server.config, server_state=state, app_state=server.lifespan.state
+            )
+
+        loop = asyncio.get_running_loop()
+        self._sock.setblocking(False)
+        while not server.should_exit:
+            table.set(len(connections))
+            await table.my_turn()
+            try:
+                conn, _ = await loop.sock_accept(self._sock)
+            except OSError as exc:  # EMFILE and the like: log, breathe, go on
+                log.warning("accept failed", error=str(exc))
+                await asyncio.sleep(0.1)
+                continue
+            await loop.connect_accepted_socket(protocol, conn)
 
     def stop(self) -> None:
         self._server.should_exit = True
 
 
-def http_server(app: HotPathApp, sock: socket.socket) -> HttpServer:
-    """`serve()` until `stop()`; the caller owns SIGTERM/SIGINT."""
-    return HttpServer(app, sock)
+class _Counted(_OneSegment):
+    """Keeps this worker's slot of the connection table up to date."""
+
+    def __init__(self, table: ConnectionTable, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._table = table
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._table.set(len(self.connections))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._table.set(len(self.connections))
+
+
+def http_server(
+    app: HotPathApp, sock: socket.socket, table: ConnectionTable | None = None
+) -> HttpServer:
+    """`serve()` until `stop()`; the caller owns SIGTERM/SIGINT. With a connection table,
+    connections are spread over the workers sharing it."""
+    return HttpServer(app, sock, table)
 
 
 # -- parent side -------------------------------------------------------------------------------
 class HttpWorkers:
     """The extra HTTP worker processes, seen from `keyhall serve`."""
 
-    def __init__(self, config: Config, secret_key: bytes, sock: socket.socket, count: int) -> None:
+    def __init__(
+        self, config: Config, secret_key: bytes, sock: socket.socket, count: int, table: int
+    ) -> None:
+        """`table`: the descriptor of the connection table (keyhall.web.balance), whose slot 0
+        is the parent's and slot N a child's."""
         self._config = config
         self._secret_key = secret_key
         self._sock = sock
         self._count = count
+        self._table = table
         self._procs: list[asyncio.subprocess.Process] = []
 
     @property
@@ -179,14 +242,16 @@ class HttpWorkers:
         """Spawn the children and wait until each has built its app; raise if one exits."""
         fd = self._sock.fileno()
         for index in range(self._count):
-            handoff = encode_handoff(self._config, self._secret_key, fd=fd, worker=index + 2)
+            handoff = encode_handoff(
+                self._config, self._secret_key, fd=fd, worker=index + 2, table=self._table
+            )
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "keyhall.web.workers",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
-                pass_fds=(fd,),
+                pass_fds=(fd, self._table),
             )
             self._procs.append(proc)
             assert proc.stdin is not None
@@ -258,7 +323,7 @@ class _ParentGone(asyncio.Protocol):
             self.stop.set()
 
 
-async def run_child(config: Config, secret_key: bytes, fd: int) -> bool:
+async def run_child(config: Config, secret_key: bytes, fd: int, table: ConnectionTable) -> bool:
     """Serve the app on the inherited socket until SIGTERM/SIGINT or the parent is gone."""
     from keyhall.app import create_app
     from keyhall.runtime import open_instance
@@ -277,7 +342,7 @@ async def run_child(config: Config, secret_key: bytes, fd: int) -> bool:
             return True  # the parent gave up starting
         os.dup2(2, 1)  # anything printed from here on goes where the logs go
         await loop.connect_read_pipe(lambda: _ParentGone(stop), sys.stdin)
-        server = http_server(app, socket.socket(fileno=fd))
+        server = http_server(app, socket.socket(fileno=fd), table)
         tasks = [
             asyncio.create_task(server.serve(), name="http"),
             asyncio.create_task(_refresh_view(inst, stop), name="refresh"),
@@ -300,7 +365,9 @@ def main() -> int:
     handoff = read_handoff("keyhall.web.workers")
     if handoff is None:
         return 2
-    ok = uvloop.run(run_child(handoff.config, handoff.secret_key, handoff.extra["fd"]))
+    extra = handoff.extra
+    table = ConnectionTable(extra["table"], slot=extra["worker"] - 1)
+    ok = uvloop.run(run_child(handoff.config, handoff.secret_key, extra["fd"], table))
     return 0 if ok else 1
 
 
