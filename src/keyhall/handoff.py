@@ -6,13 +6,15 @@ the instance secret (which never goes on a command line or into the environment)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from keyhall.config import Config
-from keyhall.logs import configure_logging
+from keyhall.logs import configure_logging, get_logger
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +39,20 @@ def read_handoff(program: str) -> Handoff | None:
     secret_key = bytes.fromhex(data.pop("secret_key"))
     configure_logging(config.log_level, config.log_format)
     return Handoff(config, secret_key, data)
+
+
+async def stop_child(proc: asyncio.subprocess.Process, what: str, grace: float) -> int | None:
+    """SIGTERM a child still running, SIGKILL it if it hasn't exited within `grace` seconds,
+    close its stdin; its exit status."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            get_logger("keyhall.serve").warning(f"{what} did not stop; killing it", pid=proc.pid)
+            proc.kill()
+            await proc.wait()
+    if proc.stdin is not None:
+        proc.stdin.close()
+    return proc.returncode

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyhall.config import Config
-from keyhall.handoff import encode_handoff, read_handoff
+from keyhall.handoff import encode_handoff, read_handoff, stop_child
 from keyhall.logs import get_logger
 
 if TYPE_CHECKING:
@@ -104,18 +104,7 @@ class LdapProcess:
         proc = self._proc
         if proc is None:
             return None
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                log.warning("ldap process did not stop; killing it", pid=proc.pid)
-                proc.kill()
-                await proc.wait()
-        if proc.stdin is not None:
-            proc.stdin.close()
-        return proc.returncode
+        return await stop_child(proc, "ldap process", STOP_TIMEOUT)
 
 
 # -- child side --------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from keyhall.config import Config, split_addr
-from keyhall.handoff import encode_handoff, read_handoff
+from keyhall.handoff import encode_handoff, read_handoff, stop_child
 from keyhall.logs import get_logger
 from keyhall.web.balance import POLL, ConnectionTable
 
@@ -297,19 +297,7 @@ class HttpWorkers:
 
     async def stop(self) -> None:
         """SIGTERM each child, then SIGKILL those that haven't exited within STOP_TIMEOUT."""
-        for proc in self._procs:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.terminate()
-        for proc in self._procs:
-            try:
-                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
-            except TimeoutError:
-                log.warning("http worker did not stop; killing it", pid=proc.pid)
-                proc.kill()
-                await proc.wait()
-            if proc.stdin is not None:
-                proc.stdin.close()
+        await asyncio.gather(*(stop_child(p, "http worker", STOP_TIMEOUT) for p in self._procs))
 
 
 # -- child side --------------------------------------------------------------------------------
