@@ -56,3 +56,20 @@ async def stop_child(proc: asyncio.subprocess.Process, what: str, grace: float) 
     if proc.stdin is not None:
         proc.stdin.close()
     return proc.returncode
+
+
+class _ParentGone(asyncio.Protocol):
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stop.is_set():
+            get_logger("keyhall.serve").warning("parent process gone; stopping")
+            self.stop.set()
+
+
+async def stop_when_parent_gone(stop: asyncio.Event) -> None:
+    """In a child: set `stop` when stdin reaches end-of-file, the parent having closed it or
+    died, so a child never outlives `keyhall serve`."""
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: _ParentGone(stop), sys.stdin)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keyhall.config import Config
-from keyhall.handoff import encode_handoff, read_handoff, stop_child
+from keyhall.handoff import encode_handoff, read_handoff, stop_child, stop_when_parent_gone
 from keyhall.logs import get_logger
 
 if TYPE_CHECKING:
@@ -137,16 +137,6 @@ def open_ldap_instance(config: Config, secret_key: bytes) -> LdapInstance:
     return LdapInstance(config, store, directory, secret_key)
 
 
-class _ParentGone(asyncio.Protocol):
-    def __init__(self, stop: asyncio.Event) -> None:
-        self.stop = stop
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.stop.is_set():
-            log.warning("parent process gone; stopping")
-            self.stop.set()
-
-
 async def run_child(inst: LdapInstance) -> None:
     from keyhall.ldap.server import LdapServer, return_freed_memory
 
@@ -163,7 +153,7 @@ async def run_child(inst: LdapInstance) -> None:
         log.info("ldap directory loaded", users=len(view.users), version=view.version)
         os.write(1, READY)
         os.dup2(2, 1)  # anything printed from here on goes where the logs go
-        await loop.connect_read_pipe(lambda: _ParentGone(stop), sys.stdin)
+        await stop_when_parent_gone(stop)
         await _follow_directory(inst, server, stop)
     finally:
         await server.close()

@@ -37,7 +37,7 @@ import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from keyhall.config import Config, split_addr
-from keyhall.handoff import encode_handoff, read_handoff, stop_child
+from keyhall.handoff import encode_handoff, read_handoff, stop_child, stop_when_parent_gone
 from keyhall.logs import get_logger
 from keyhall.web.balance import POLL, ConnectionTable
 
@@ -301,16 +301,6 @@ class HttpWorkers:
 
 
 # -- child side --------------------------------------------------------------------------------
-class _ParentGone(asyncio.Protocol):
-    def __init__(self, stop: asyncio.Event) -> None:
-        self.stop = stop
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.stop.is_set():
-            log.warning("parent process gone; stopping")
-            self.stop.set()
-
-
 async def run_child(config: Config, secret_key: bytes, fd: int, table: ConnectionTable) -> bool:
     """Serve the app on the inherited socket until SIGTERM/SIGINT or the parent is gone."""
     from keyhall.app import create_app
@@ -329,7 +319,7 @@ async def run_child(config: Config, secret_key: bytes, fd: int, table: Connectio
         if await asyncio.to_thread(sys.stdin.buffer.readline) != SERVE:
             return True  # the parent gave up starting
         os.dup2(2, 1)  # anything printed from here on goes where the logs go
-        await loop.connect_read_pipe(lambda: _ParentGone(stop), sys.stdin)
+        await stop_when_parent_gone(stop)
         server = http_server(app, socket.socket(fileno=fd), table)
         tasks = [
             asyncio.create_task(server.serve(), name="http"),
