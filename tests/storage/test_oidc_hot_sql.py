@@ -127,7 +127,7 @@ def test_login_flow_written_prepared_reads_back_through_core(store: Store) -> No
     assert oidc.flow("flow-2") is None
 
 
-def test_a_write_told_to_wait_briefly_raises_busy_while_another_writer_holds_the_lock(
+def test_a_write_told_not_to_wait_raises_busy_while_another_writer_holds_the_lock(
     tmp_path: Path,
 ) -> None:
     store = Store(f"sqlite:///{tmp_path / 'k.db'}")
@@ -136,7 +136,7 @@ def test_a_write_told_to_wait_briefly_raises_busy_while_another_writer_holds_the
     other = sqlite3.connect(tmp_path / "k.db", isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")  # another process's write transaction, say
-        with store.driver.waiting_briefly(), pytest.raises(Busy):
+        with store.driver.not_waiting(), pytest.raises(Busy):
             oidc.insert_tokens([_token("a" * 64)])
         assert oidc.token("a" * 64) is None  # reads never wait in WAL mode
 

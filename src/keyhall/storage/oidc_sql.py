@@ -53,13 +53,8 @@ class Prepared:
         return [v if p is None else p(v) for p, v in zip(self._results, raw, strict=True)]
 
 
-SQLITE_BRIEF_WAIT_MS = 5
-"""How long a write inside `Driver.waiting_briefly` waits for another writer: another worker's
-commit takes a tenth of that; an import or a sync holds the lock far longer."""
-
-
 class Busy(Exception):
-    """Another connection held SQLite's write lock longer than this call was told to wait."""
+    """Inside `Driver.not_waiting`: another connection holds SQLite's write lock."""
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -76,9 +71,10 @@ class Driver:
     never goes stale, and checking one out of the pool and resetting it cost more than the
     statement itself (~35 µs of a ~20 µs lookup).
 
-    Inside `waiting_briefly`, a SQLite write that finds the lock taken waits a few milliseconds
-    at most, then raises `Busy` instead of waiting up to the busy timeout: an event loop running
-    the call can hand it to a thread that may wait, rather than stop serving everyone else."""
+    Inside `not_waiting`, a SQLite write that finds the lock taken raises `Busy` at once instead
+    of waiting up to the busy timeout: an event loop running the call can serve other requests
+    and try again, rather than sleep. (SQLite's own wait sleeps a whole millisecond first,
+    while another worker's commit holds the lock for a tenth of that.)"""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
@@ -88,14 +84,14 @@ class Driver:
         self._lock = threading.Lock()
 
     @contextmanager
-    def waiting_briefly(self) -> Iterator[None]:
-        """In this block (on this thread), a SQLite write waits SQLITE_BRIEF_WAIT_MS at most
-        for another writer, then raises `Busy`."""
-        self._local.brief = True
+    def not_waiting(self) -> Iterator[None]:
+        """In this block (on this thread), a SQLite write that finds another writer's lock
+        raises `Busy`."""
+        self._local.no_wait = True
         try:
             yield
         finally:
-            self._local.brief = False
+            self._local.no_wait = False
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
@@ -114,15 +110,15 @@ class Driver:
             self._local.conn = conn
             with self._lock:
                 self._opened.append(conn)
-        brief = getattr(self._local, "brief", False)
-        if brief != getattr(self._local, "set_brief", False):
-            timeout = SQLITE_BRIEF_WAIT_MS if brief else SQLITE_BUSY_TIMEOUT_MS
+        no_wait = getattr(self._local, "no_wait", False)
+        if no_wait != getattr(self._local, "set_no_wait", False):
+            timeout = 0 if no_wait else SQLITE_BUSY_TIMEOUT_MS
             conn.execute(f"PRAGMA busy_timeout={timeout}")
-            self._local.set_brief = brief
+            self._local.set_no_wait = no_wait
         try:
             yield conn
         except sqlite3.OperationalError as exc:
-            if brief and _is_busy(exc):
+            if no_wait and _is_busy(exc):
                 raise Busy from exc
             raise
         finally:

@@ -52,6 +52,13 @@ async def blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await loop.run_in_executor(_POOL, lambda: fn(*args, **kwargs))
 
 
+# Pauses between tries of a hot call that found SQLite's write lock taken. Another worker's
+# commit holds it for about a tenth of a millisecond: the first tries only let the loop serve
+# what else is ready; an import or a directory sync holds it far longer, and then the call goes
+# to the pool, where it may wait.
+_BUSY_PAUSES = (0.0, 0.0, 0.0, 0.001, 0.002)
+
+
 async def hot(provider: Provider, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """The hot endpoints' work: on SQLite right here, else (or when it would wait) in the pool.
 
@@ -59,17 +66,21 @@ async def hot(provider: Provider, fn: Callable[P, T], *args: P.args, **kwargs: P
     embedded SQLite statement costs tens of microseconds, while handing a call to a thread and
     back costs more than the call itself (a userinfo request took 266 µs of CPU through the
     pool, 59 µs without it), and with the GIL the pool would not run two calls at once anyway.
-    What can make SQLite wait is another writer's transaction: another worker's commit, over
-    in a fraction of a millisecond, is waited for here; an import or a directory sync holds the
-    lock far longer, and then the write raises `Busy` after a few milliseconds and the whole
-    call runs again in the pool, where it may wait. Each `fn` given here writes at most once,
-    in one transaction of the prepared-statement driver, so running it again repeats nothing."""
+    What can make SQLite wait is another writer's transaction. Rather than let SQLite sleep
+    (a millisecond at least, the loop stopped), a write that finds the lock taken raises `Busy`
+    and the call is tried again after the pauses above, then in the pool. Each `fn` given here
+    writes at most once, in one transaction of the prepared-statement driver, so trying it
+    again repeats nothing."""
     if provider.store.embedded:
-        try:
-            with provider.store.driver.waiting_briefly():
-                return fn(*args, **kwargs)
-        except Busy:
-            pass  # the write lock is taken: wait for it off the loop
+        driver = provider.store.driver
+        for pause in (*_BUSY_PAUSES, None):
+            try:
+                with driver.not_waiting():
+                    return fn(*args, **kwargs)
+            except Busy:
+                if pause is None:
+                    break  # the write lock is held for long: wait for it off the loop
+                await asyncio.sleep(pause)
     return await blocking(fn, *args, **kwargs)
 
 
