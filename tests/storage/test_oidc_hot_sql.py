@@ -1,6 +1,6 @@
 """The OIDC store's prepared statements (keyhall.storage.oidc_sql) write and read the same
-values as SQLAlchemy Core does, on SQLite and PostgreSQL: codes, tokens, sessions, login flows;
-and on SQLite, a write told to wait briefly says so instead of waiting out the busy timeout."""
+values as SQLAlchemy Core does, on SQLite and PostgreSQL: redeemed codes, tokens, sessions, login
+flows; and on SQLite, a write told not to wait says so instead of waiting out the busy timeout."""
 
 from __future__ import annotations
 
@@ -88,19 +88,20 @@ def test_code_redeemed_once_with_its_tokens(store: Store) -> None:
         {"code_challenge": "abc", "code_challenge_method": "S256"}, used=False,
         expires_at=NOW + timedelta(seconds=60),
     )  # fmt: skip
-    oidc.insert_code("c" * 64, code)
-    oidc.insert_code("d" * 64, code)  # same session and client: its membership row is kept once
-    assert oidc.code("c" * 64) == code
-    assert oidc.code("e" * 64) is None
-
-    assert oidc.insert_tokens([_token("a" * 64)], redeeming="c" * 64)
+    assert oidc.insert_tokens([_token("a" * 64)], redeeming=("c" * 64, code))
     # A second redemption loses, and stores nothing.
-    assert not oidc.insert_tokens([_token("b" * 64)], redeeming="c" * 64)
+    assert not oidc.insert_tokens([_token("b" * 64)], redeeming=("c" * 64, code))
     assert oidc.token("b" * 64) is None
-    redeemed = oidc.code("c" * 64)
-    assert redeemed is not None and redeemed.used
+    # Another code of the same session and client: its membership row is kept once.
+    assert oidc.insert_tokens([_token("d" * 64)], redeeming=("e" * 64, code))
     with store.engine.connect() as conn:
+        used = conn.execute(sa.select(t.oidc_codes).order_by(t.oidc_codes.c.code_hash)).all()
         members = conn.execute(sa.select(t.oidc_session_clients)).all()
+    assert [(u.code_hash, u.used, u.grant_id) for u in used] == [
+        ("c" * 64, True, "grant-1"),
+        ("e" * 64, True, "grant-1"),
+    ]
+    assert utc(used[0].expires_at) == code.expires_at and used[0].details == code.details
     assert [(m.sid, m.client_id) for m in members] == [("sid-1", "client-1")]
 
 

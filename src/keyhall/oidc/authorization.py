@@ -27,7 +27,7 @@ from keyhall.oidc.errors import (
     RequestNotSupportedError,
     RequestURINotSupportedError,
 )
-from keyhall.oidc.grant import Grant, digest, new_secret
+from keyhall.oidc.grant import Grant, new_secret
 from keyhall.oidc.provider import CODE_LIFETIME, Provider
 from keyhall.oidc.server import Request
 from keyhall.storage.oidc_store import CodeRow, SessionRow
@@ -196,7 +196,6 @@ def issue_code(
 ) -> AuthorizationResponse:
     """RFC 6749 §4.1.2: a single-use code bound to client, redirect URI and PKCE challenge."""
     now = provider.now()
-    code = new_secret()
     grant = Grant(
         grant_id=new_secret()[:32],
         client_id=req.client.id,
@@ -213,8 +212,7 @@ def issue_code(
         "code_challenge": req.code_challenge,
         "code_challenge_method": req.code_challenge_method,
     }
-    provider.store.insert_code(
-        digest(code),
+    code = provider.codes.seal(
         CodeRow(
             grant.grant_id,
             grant.client_id,
@@ -225,7 +223,7 @@ def issue_code(
             details,
             False,
             now + CODE_LIFETIME,
-        ),
+        )
     )
     params = [("code", code)]
     if req.state is not None:

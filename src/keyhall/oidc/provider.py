@@ -17,13 +17,14 @@ from keyhall.logs import get_logger
 from keyhall.oidc import access_token, id_token
 from keyhall.oidc.claims import EXTRA_CLAIMS, user_claims
 from keyhall.oidc.clients import Client
+from keyhall.oidc.codes import CodeSeal
 from keyhall.oidc.grant import Grant, digest, new_secret
 from keyhall.oidc.keys import KeyRing
 from keyhall.oidc.pkce import S256CodeChallenge
 from keyhall.oidc.server import Server
 from keyhall.oidc.token import AuthorizationCodeGrant, RefreshTokenGrant
 from keyhall.runtime import Instance
-from keyhall.storage.oidc_store import OidcStore, TokenRow, client_writes
+from keyhall.storage.oidc_store import CodeRow, OidcStore, TokenRow, client_writes
 
 CODE_LIFETIME = timedelta(seconds=60)
 KEY_RELOAD_SECONDS = 10.0
@@ -41,6 +42,7 @@ class Provider:
         self.issuer = inst.config.issuer
         self.store = OidcStore(inst.store)
         self.keys = KeyRing(self.store, inst.secret_key)
+        self.codes = CodeSeal(inst.secret_key)
         self.now = clock
         self._clients: tuple[tuple[int, int], dict[str, Client]] | None = None
         self.server = Server(self)
@@ -109,7 +111,7 @@ class Provider:
 
     @overload
     def issue_tokens(
-        self, grant: Grant, client: Client, user: User, *, redeeming: str
+        self, grant: Grant, client: Client, user: User, *, redeeming: tuple[str, CodeRow]
     ) -> dict[str, Any] | None: ...
 
     @overload
@@ -124,14 +126,14 @@ class Provider:
         user: User,
         *,
         refresh: bool | None = None,
-        redeeming: str | None = None,
+        redeeming: tuple[str, CodeRow] | None = None,
         rotating: str | None = None,
     ) -> dict[str, Any] | None:
         """RFC 6749 §5.1 and OIDC Core §3.1.3.3: access token, maybe refresh and ID tokens.
 
-        With `redeeming` (a code's digest) the code is marked used in the same commit, with
-        `rotating` (a refresh token's digest) that token is marked rotated; None means another
-        request used it first."""
+        With `redeeming` (a code's digest and grant) the code is stored as used in the same
+        commit, with `rotating` (a refresh token's digest) that token is marked rotated; None
+        means another request used it first."""
         now = self.now()
         s = client.settings
         scopes = grant.scopes

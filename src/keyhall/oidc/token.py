@@ -2,9 +2,9 @@
 
 Authlib authenticates the client (RFC 6749 §2.3.1: basic with form-urlencoded credentials, or
 post; `none` for public clients), checks the code's redirect URI and PKCE verifier, and the
-refresh token's scope. These classes add the storage rules: a code works once, and replaying it
-revokes what it issued (§4.1.2); public clients' refresh tokens rotate, and replaying a rotated
-one revokes the family (RFC 9700 §4.14.2).
+refresh token's scope. These classes add the storage rules: a code (`keyhall.oidc.codes`) works
+once, and replaying it revokes what it issued (§4.1.2); public clients' refresh tokens rotate,
+and replaying a rotated one revokes the family (RFC 9700 §4.14.2).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import grants
 from keyhall.directory.models import User
 from keyhall.oidc.errors import InvalidGrantError
 from keyhall.oidc.grant import Grant, StoredToken, digest
+from keyhall.storage.oidc_store import CodeRow
 
 if TYPE_CHECKING:
     from keyhall.oidc.provider import Provider
@@ -27,13 +28,13 @@ AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 @dataclass(frozen=True, slots=True)
 class RedeemedCode:
     code_hash: str
+    row: CodeRow
     grant: Grant
-    redirect_uri: str
     code_challenge: str | None
     code_challenge_method: str | None
 
     def get_redirect_uri(self) -> str:
-        return self.redirect_uri
+        return self.row.redirect_uri
 
     def get_scope(self) -> str:
         return self.grant.scope
@@ -48,14 +49,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def query_authorization_code(self, code: str, client: Any) -> RedeemedCode | None:
         p = self.provider
-        code_hash = digest(code)
-        row = p.store.code(code_hash)
-        if row is None or row.client_id != client.id:
-            return None
-        if row.used:
-            p.store.revoke_tokens(grant_id=row.grant_id)
-            return None
-        if row.expires_at <= p.now():
+        row = p.codes.open(code)
+        if row is None or row.client_id != client.id or row.expires_at <= p.now():
             return None
         grant = Grant.from_row(
             grant_id=row.grant_id,
@@ -66,9 +61,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             details=row.details,
         )
         return RedeemedCode(
-            code_hash,
+            digest(code),
+            row,
             grant,
-            row.redirect_uri,
             row.details.get("code_challenge"),
             row.details.get("code_challenge_method"),
         )
@@ -82,17 +77,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         if user is None:
             raise InvalidGrantError("The user of this code can no longer sign in.")
         token = self.provider.issue_tokens(
-            code.grant, self.request.client, user, redeeming=code.code_hash
+            code.grant, self.request.client, user, redeeming=(code.code_hash, code.row)
         )
         if token is None:
-            # Redeemed by a concurrent request between our read and our write: a replay.
+            # Redeemed before, or by a concurrent request: a replay.
             self.provider.store.revoke_tokens(grant_id=code.grant.grant_id)
             raise InvalidGrantError()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
     def delete_authorization_code(self, authorization_code: RedeemedCode) -> None:
-        """Codes are marked used with the tokens they buy (`OidcStore.insert_tokens`) and
-        removed when they expire."""
+        """Codes are stored as used with the tokens they buy (`OidcStore.insert_tokens`)."""
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]

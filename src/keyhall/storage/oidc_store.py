@@ -1,8 +1,9 @@
 """SQL for the OpenID Connect provider: the storage hooks behind clients, keys, flows and tokens.
 
 Every method is one short transaction, so any node sharing the database can take over any step.
-Single-use rules (codes, rotated refresh tokens) are enforced by conditional UPDATEs whose row
-count says who won, which holds on SQLite and PostgreSQL alike.
+Single-use rules are enforced by statements whose row count says who won, which holds on SQLite
+and PostgreSQL alike: a redeemed code's digest is inserted unless already there, a rotated
+refresh token is marked by a conditional UPDATE.
 """
 
 from __future__ import annotations
@@ -164,21 +165,13 @@ class _Hot:
             engine, sa.select(tokens).where(tokens.c.token_hash == sa.bindparam("token_hash"))
         )
         self.insert_tokens = Prepared(engine, sa.insert(tokens), _TOKEN_COLUMNS)
-        self.code = Prepared(
-            engine, sa.select(codes).where(codes.c.code_hash == sa.bindparam("code_hash"))
-        )
-        self.insert_code = Prepared(engine, sa.insert(codes), _CODE_COLUMNS)
+        # A code's digest, stored when it is redeemed: the insert that finds it is a replay.
+        self.redeem = Prepared(engine, insert_ignore(codes).on_conflict_do_nothing(), _CODE_COLUMNS)
         self.insert_flow = Prepared(engine, sa.insert(t.login_flows), _FLOW_COLUMNS)
         self.session_client = Prepared(
             engine,
             insert_ignore(t.oidc_session_clients).on_conflict_do_nothing(),
             ["sid", "client_id"],
-        )
-        self.redeem = Prepared(
-            engine,
-            sa.update(codes)
-            .where(codes.c.code_hash == sa.bindparam("redeeming"), codes.c.used.is_(False))
-            .values(used=sa.true()),
         )
         self.rotate = Prepared(
             engine,
@@ -510,58 +503,19 @@ class OidcStore:
                 )
             )
 
-    # -- codes ---------------------------------------------------------------------------
-    def insert_code(self, code_hash: str, code: CodeRow) -> None:
-        """Store a code and record its client as taking part in the session, in one commit."""
-        row = {
-            "code_hash": code_hash,
-            "grant_id": code.grant_id,
-            "client_id": code.client_id,
-            "user_id": code.user_id,
-            "sid": code.sid,
-            "redirect_uri": code.redirect_uri,
-            "scope": code.scope,
-            "details": code.details,
-            "used": False,
-            "expires_at": code.expires_at,
-        }
-        hot = self._hot
-        # The session's clients get back-channel logout when it ends (once each).
-        member = {"sid": code.sid, "client_id": code.client_id}
-        hot.driver.transaction(
-            [(hot.insert_code, [row], False), (hot.session_client, [member], False)]
-        )
-
-    def code(self, code_hash: str) -> CodeRow | None:
-        """A code as stored; `used` says whether it was redeemed (see `insert_tokens`)."""
-        found = self._hot.driver.first(self._hot.code, {"code_hash": code_hash})
-        if found is None:
-            return None
-        r = dict(zip(_CODE_COLUMNS, found, strict=True))
-        return CodeRow(
-            r["grant_id"],
-            r["client_id"],
-            r["user_id"],
-            r["sid"],
-            r["redirect_uri"],
-            r["scope"],
-            r["details"],
-            bool(r["used"]),
-            utc(r["expires_at"]),
-        )
-
-    # -- tokens --------------------------------------------------------------------------
+    # -- codes and tokens ----------------------------------------------------------------
     def insert_tokens(
         self,
         rows: Iterable[TokenRow],
         *,
-        redeeming: str | None = None,
+        redeeming: tuple[str, CodeRow] | None = None,
         rotating: str | None = None,
     ) -> bool:
-        """Store issued tokens. With `redeeming` (a code's digest) or `rotating` (a refresh
-        token's digest), only if this transaction is the one that marks that code used or that
-        refresh token rotated: False, and nothing stored, if another got there first (a replay,
-        or a concurrent use). One commit per token response."""
+        """Store issued tokens. With `redeeming` (a code's digest and grant) or `rotating` (a
+        refresh token's digest), only if this transaction is the one that stores that code as
+        used (and its client as one of its session's) or marks that refresh token rotated:
+        False, and nothing stored, if another got there first (a replay, or a concurrent use).
+        One commit per token response."""
         values = [
             {
                 "token_hash": r.token_hash,
@@ -582,7 +536,23 @@ class OidcStore:
         hot = self._hot
         steps: list[Step] = []
         if redeeming is not None:
-            steps.append((hot.redeem, [{"redeeming": redeeming}], True))
+            code_hash, code = redeeming
+            used = {
+                "code_hash": code_hash,
+                "grant_id": code.grant_id,
+                "client_id": code.client_id,
+                "user_id": code.user_id,
+                "sid": code.sid,
+                "redirect_uri": code.redirect_uri,
+                "scope": code.scope,
+                "details": code.details,
+                "used": True,
+                "expires_at": code.expires_at,
+            }
+            steps.append((hot.redeem, [used], True))
+            # The session's clients get back-channel logout when it ends (once each).
+            member = {"sid": code.sid, "client_id": code.client_id}
+            steps.append((hot.session_client, [member], False))
         if rotating is not None:
             steps.append((hot.rotate, [{"rotating": rotating}], True))
         if values:
