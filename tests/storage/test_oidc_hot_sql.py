@@ -54,8 +54,8 @@ def test_tokens_round_trip_and_match_core(store: Store) -> None:
     assert oidc.revoke_tokens(token_hash="a" * 64) == 1
     revoked, kept = oidc.token("a" * 64), oidc.token("b" * 64)
     assert revoked is not None and revoked.revoked and kept is not None and not kept.revoked
-    assert oidc.revoke_tokens(grant_id="grant-1") == 2
-    assert oidc.revoke_tokens(grant_id="grant-2") == 0
+    assert oidc.revoke_grant("user-1", "sid-1", "grant-1") == 2
+    assert oidc.revoke_grant("user-1", "sid-1", "grant-2") == 0
     with store.engine.connect() as conn:
         flags = conn.execute(sa.select(t.oidc_tokens.c.revoked)).scalars().all()
     assert flags == [True, True]  # as Core reads what the prepared update wrote
@@ -149,4 +149,37 @@ def test_a_write_told_not_to_wait_raises_busy_while_another_writer_holds_the_loc
         assert oidc.token("a" * 64) == _token("a" * 64)
     finally:
         other.close()
+        store.close()
+
+
+def test_revocations_find_tokens_through_the_holder_index(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'k.db'}")
+    migrate.upgrade(store.engine)
+    try:
+        oidc = OidcStore(store)
+        with store.engine.connect() as conn:
+            indexes = {
+                r[0]: r[1]
+                for r in conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'oidc_tokens' AND sql IS NOT NULL"
+                )
+            }
+            plans = {
+                name: " ".join(
+                    str(r[-1])
+                    for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", args).all()
+                )
+                for name, sql, args in [
+                    ("grant", "UPDATE oidc_tokens SET revoked = 1 WHERE user_id = ? AND sid = ? "
+                     "AND grant_id = ?", ("u", "s", "g")),
+                    ("user", "UPDATE oidc_tokens SET revoked = 1 WHERE user_id = ?", ("u",)),
+                    ("session", "UPDATE oidc_tokens SET revoked = 1 WHERE user_id = ? AND sid = ?",
+                     ("u", "s")),
+                ]
+            }  # fmt: skip
+        assert sorted(indexes) == ["ix_oidc_tokens_expires_at", "ix_oidc_tokens_holder"]
+        assert all("ix_oidc_tokens_holder" in plan for plan in plans.values()), plans
+        assert oidc.revoke_grant("u", "s", "g") == 0
+    finally:
         store.close()

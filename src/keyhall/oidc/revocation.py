@@ -21,6 +21,7 @@ class RevocationEndpoint(_RevocationEndpoint):  # type: ignore[misc]
     def revoke_token(self, token: StoredToken, request: Any) -> None:
         store = self.server.provider.store
         if token.row.kind == "refresh":
-            store.revoke_tokens(grant_id=token.row.grant_id)
+            r = token.row
+            store.revoke_grant(r.user_id, r.sid, r.grant_id)
         else:
             store.revoke_tokens(token_hash=token.row.token_hash)

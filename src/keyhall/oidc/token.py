@@ -81,7 +81,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         )
         if token is None:
             # Redeemed before, or by a concurrent request: a replay.
-            self.provider.store.revoke_tokens(grant_id=code.grant.grant_id)
+            g = code.grant
+            self.provider.store.revoke_grant(g.user_id, g.sid, g.grant_id)
             raise InvalidGrantError()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -106,7 +107,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if row.rotated:
             # A rotated refresh token came back: it leaked or was replayed. End the family.
-            p.store.revoke_tokens(grant_id=row.grant_id)
+            p.store.revoke_grant(row.user_id, row.sid, row.grant_id)
             return None
         return token
 
@@ -134,6 +135,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         rotated = p.issue_tokens(grant, client, user, refresh=True, rotating=stored.row.token_hash)
         if rotated is None:
             # Used by a concurrent request between our read and our write: a replay.
-            p.store.revoke_tokens(grant_id=stored.row.grant_id)
+            r = stored.row
+            p.store.revoke_grant(r.user_id, r.sid, r.grant_id)
             raise InvalidGrantError()
         return 200, rotated, self.TOKEN_RESPONSE_HEADER

@@ -182,7 +182,11 @@ class _Hot:
         self.revoke_grant = Prepared(
             engine,
             sa.update(tokens)
-            .where(tokens.c.grant_id == sa.bindparam("grant_id"))
+            .where(
+                tokens.c.user_id == sa.bindparam("user_id"),
+                tokens.c.sid == sa.bindparam("sid"),
+                tokens.c.grant_id == sa.bindparam("grant_id"),
+            )
             .values(revoked=sa.true()),
         )
         self.revoke_token = Prepared(
@@ -458,6 +462,9 @@ class OidcStore:
     def end_session(self, sid: str) -> tuple[SessionRow | None, list[str]]:
         """Delete a session and the tokens bound to it except offline ones; return its clients."""
         found = self.session(sid=sid)
+        bound = t.oidc_tokens.c.sid == sid
+        if found is not None:  # the index on tokens leads with their user
+            bound = sa.and_(t.oidc_tokens.c.user_id == found.user_id, bound)
         with self.engine.begin() as conn:
             clients = list(
                 conn.execute(
@@ -472,10 +479,7 @@ class OidcStore:
             deleted = conn.execute(sa.delete(t.oidc_sessions).where(t.oidc_sessions.c.sid == sid))
             conn.execute(
                 sa.update(t.oidc_tokens)
-                .where(
-                    t.oidc_tokens.c.sid == sid,
-                    sa.not_(t.oidc_tokens.c.scope.contains("offline_access")),
-                )
+                .where(bound, sa.not_(t.oidc_tokens.c.scope.contains("offline_access")))
                 .values(revoked=True)
             )
         return (found if deleted.rowcount else None), clients
@@ -563,28 +567,25 @@ class OidcStore:
         found = self._hot.driver.first(self._hot.token, {"token_hash": token_hash})
         return None if found is None else _token(found)
 
-    def revoke_tokens(
-        self,
-        *,
-        token_hash: str | None = None,
-        grant_id: str | None = None,
-        user_id: str | None = None,
-    ) -> int:
-        hot = self._hot
-        # The two of a refresh replay, a code replay and the revocation endpoint: prepared.
-        if user_id is None and (token_hash is None) != (grant_id is None):
-            if grant_id is not None:
-                return hot.driver.write(hot.revoke_grant, {"grant_id": grant_id})
-            return hot.driver.write(hot.revoke_token, {"token_hash": token_hash})
-        query = sa.update(t.oidc_tokens).values(revoked=True)
+    def revoke_tokens(self, *, token_hash: str | None = None, user_id: str | None = None) -> int:
+        """Revoke one token (by digest) or every token of a user."""
         if token_hash is not None:
-            query = query.where(t.oidc_tokens.c.token_hash == token_hash)
-        if grant_id is not None:
-            query = query.where(t.oidc_tokens.c.grant_id == grant_id)
-        if user_id is not None:
-            query = query.where(t.oidc_tokens.c.user_id == user_id)
+            return self._hot.driver.write(self._hot.revoke_token, {"token_hash": token_hash})
+        assert user_id is not None
         with self.engine.begin() as conn:
-            return int(conn.execute(query).rowcount)
+            return int(
+                conn.execute(
+                    sa.update(t.oidc_tokens)
+                    .where(t.oidc_tokens.c.user_id == user_id)
+                    .values(revoked=True)
+                ).rowcount
+            )
+
+    def revoke_grant(self, user_id: str, sid: str, grant_id: str) -> int:
+        """Revoke every token issued from one grant: a replayed code or refresh token, or a
+        revocation request (RFC 7009 §2.1). Prepared: the first two are on hot paths."""
+        values = {"user_id": user_id, "sid": sid, "grant_id": grant_id}
+        return self._hot.driver.write(self._hot.revoke_grant, values)
 
     # -- back-channel logout outbox ------------------------------------------------------
     def enqueue_logouts(self, items: Iterable[tuple[str, str, str]], now: datetime) -> None:

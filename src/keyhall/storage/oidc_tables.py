@@ -100,16 +100,18 @@ oidc_tokens = sa.Table(
     metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     sa.Column("kind", sa.String(8), nullable=False),
-    sa.Column("grant_id", sa.String(64), nullable=False, index=True),
+    sa.Column("grant_id", sa.String(64), nullable=False),
     sa.Column("client_id", sa.String(128), nullable=False),
-    sa.Column("user_id", sa.String(36), nullable=False, index=True),
-    sa.Column("sid", sa.String(64), nullable=False, index=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("sid", sa.String(64), nullable=False),
     sa.Column("scope", sa.Text, nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
     sa.Column("issued_at", Timestamp, nullable=False),
     sa.Column("expires_at", Timestamp, nullable=False, index=True),
     sa.Column("revoked", sa.Boolean, nullable=False),
     sa.Column("rotated", sa.Boolean, nullable=False),
+    # Revocations by user, by user and session, by user, session and grant (migration 0007).
+    sa.Index("ix_oidc_tokens_holder", "user_id", "sid", "grant_id"),
 )
 
 oidc_logout_outbox = sa.Table(
