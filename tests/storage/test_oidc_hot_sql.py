@@ -51,14 +51,35 @@ def test_tokens_round_trip_and_match_core(store: Store) -> None:
     assert later == 2  # timestamps compare in SQL as Core-written ones do
 
     # Prepared, by token: only that token; by grant: the whole family.
-    assert oidc.revoke_tokens(token_hash="a" * 64) == 1
+    oidc.revoke_tokens(NOW, token_hash="a" * 64)
     revoked, kept = oidc.token("a" * 64), oidc.token("b" * 64)
     assert revoked is not None and revoked.revoked and kept is not None and not kept.revoked
-    assert oidc.revoke_grant("user-1", "sid-1", "grant-1") == 2
-    assert oidc.revoke_grant("user-1", "sid-1", "grant-2") == 0
+    oidc.revoke_grant("user-1", "sid-1", "grant-2", NOW)
+    assert (kept := oidc.token("b" * 64)) is not None and not kept.revoked
+    oidc.revoke_grant("user-1", "sid-1", "grant-1", NOW)
     with store.engine.connect() as conn:
         flags = conn.execute(sa.select(t.oidc_tokens.c.revoked)).scalars().all()
     assert flags == [True, True]  # as Core reads what the prepared update wrote
+
+
+def test_revocations_recorded_for_sealed_tokens_and_read_back(store: Store) -> None:
+    oidc = OidcStore(store)
+    assert oidc.revocations("h", "g", "s", "u") == {}
+    oidc.revoke_tokens(NOW, token_hash="h")
+    oidc.revoke_grant("u", "s", "g", NOW + timedelta(seconds=1))
+    later = NOW + timedelta(seconds=2)
+    oidc.end_session("s", later)  # no such session: its tokens are revoked all the same
+    oidc.revoke_tokens(NOW, user_id="u")
+    oidc.revoke_tokens(later, user_id="u")  # a second revocation moves the time on
+    assert oidc.revocations("h", "g", "s", "u") == {
+        "token:h": NOW,
+        "grant:g": NOW + timedelta(seconds=1),
+        "session:s": later,
+        "user:u": later,
+    }
+    assert oidc.revocations("h2", "g2", "s2", "u2") == {}
+    oidc.prune_revocations(NOW + timedelta(seconds=1))
+    assert set(oidc.revocations("h", "g", "s", "u")) == {"grant:g", "session:s", "user:u"}
 
 
 def test_refresh_token_rotated_once_with_its_successor(store: Store) -> None:
@@ -180,6 +201,6 @@ def test_revocations_find_tokens_through_the_holder_index(tmp_path: Path) -> Non
             }  # fmt: skip
         assert sorted(indexes) == ["ix_oidc_tokens_expires_at", "ix_oidc_tokens_holder"]
         assert all("ix_oidc_tokens_holder" in plan for plan in plans.values()), plans
-        assert oidc.revoke_grant("u", "s", "g") == 0
+        oidc.revoke_grant("u", "s", "g", NOW)
     finally:
         store.close()

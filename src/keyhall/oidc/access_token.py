@@ -1,20 +1,93 @@
-"""RFC 6750 bearer tokens, opaque by default or RFC 9068 JWT access tokens per client."""
+"""RFC 6750 bearer tokens, opaque by default or RFC 9068 JWT access tokens per client.
+
+An opaque access token is its token row sealed (`keyhall.oidc.sealed`), not stored: a refresh
+then writes nothing, and userinfo reads the row back from the token itself. What can end such a
+token early is recorded apart (`OidcStore.revoke_*`, read by `Provider.access_token`). JWT access
+tokens are stored hashed, as refresh tokens are.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from keyhall.oidc.grant import Grant, new_secret
+from keyhall.oidc.grant import Grant, digest
 from keyhall.oidc.id_token import sign
 from keyhall.oidc.keys import KeyRing
+from keyhall.oidc.sealed import Sealer
+from keyhall.storage.oidc_store import TokenRow
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIELDS = 8
+CLOCK_SKEW = timedelta(seconds=5)
+"""How far apart the clocks of nodes sharing a database may be: a revocation of a user's tokens
+also ends those a node with a clock ahead stamped up to this much later."""
 
 
-def mint(
+def revoked(row: TokenRow, found: Mapping[str, datetime]) -> bool:
+    """Whether one of the revocations found for a sealed token (`OidcStore.revocations`) ends
+    it. A token, a grant or a session never comes back once revoked; a user does (enabled
+    again), and then only tokens issued before count."""
+    for key, at in found.items():
+        kind = key.partition(":")[0]
+        if kind == "user":
+            if row.issued_at <= at + CLOCK_SKEW:
+                return True
+        elif kind == "session":
+            # Ending a session spares its offline tokens, stored ones as sealed ones.
+            if "offline_access" not in row.scope.split():
+                return True
+        else:
+            return True
+    return False
+
+
+class SealedTokens:
+    """Opaque access tokens: the token row sealed, `token_hash` and flags left out."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        self._sealer = Sealer(secret_key, b"keyhall access token v1")
+
+    def seal(self, row: TokenRow) -> str:
+        return self._sealer.seal(
+            [
+                row.grant_id,
+                row.client_id,
+                row.user_id,
+                row.sid,
+                row.scope,
+                row.details,
+                (row.issued_at - _EPOCH) // timedelta(microseconds=1),
+                int(row.expires_at.timestamp()),
+            ]
+        )
+
+    def open(self, token: str) -> TokenRow | None:
+        fields = self._sealer.open(token, _FIELDS)
+        if fields is None:
+            return None
+        grant_id, client_id, user_id, sid, scope, details, issued, expires = fields
+        return TokenRow(
+            digest(token),
+            "access",
+            grant_id,
+            client_id,
+            user_id,
+            sid,
+            scope,
+            details,
+            _EPOCH + timedelta(microseconds=issued),
+            datetime.fromtimestamp(expires, UTC),
+            revoked=False,
+            rotated=False,
+        )
+
+
+def mint_jwt(
     keys: KeyRing,
     *,
-    fmt: str,
     alg: str,
     issuer: str,
     grant: Grant,
@@ -23,8 +96,6 @@ def mint(
     lifetime: int,
     extra_claims: dict[str, Any],
 ) -> str:
-    if fmt != "jwt":
-        return new_secret()
     iat = int(now.timestamp())
     claims: dict[str, Any] = {
         **extra_claims,

@@ -10,7 +10,7 @@ from typing import Any
 
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
-from keyhall.oidc.grant import StoredToken, digest
+from keyhall.oidc.grant import StoredToken
 from keyhall.oidc.token import AUTH_METHODS
 
 
@@ -19,10 +19,10 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):  # type: ignore[misc]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> StoredToken | None:
         p = self.server.provider
-        row = p.store.token(digest(token_string))
-        if row is None or p.active_user(row.user_id) is None:
+        token: StoredToken | None = p.token(token_string)
+        if token is None or p.active_user(token.row.user_id) is None:
             return None
-        return StoredToken(row, p.now())
+        return token
 
     def check_permission(self, token: StoredToken, client: Any, request: Any) -> bool:
         return token.check_client(client)

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from keyhall.directory.models import User
 from keyhall.logs import get_logger
 from keyhall.oidc import access_token, id_token
+from keyhall.oidc.access_token import SealedTokens
 from keyhall.oidc.claims import EXTRA_CLAIMS, user_claims
 from keyhall.oidc.clients import Client
 from keyhall.oidc.codes import CodeSeal
-from keyhall.oidc.grant import Grant, digest, new_secret
+from keyhall.oidc.grant import Grant, StoredToken, digest, new_secret
 from keyhall.oidc.keys import KeyRing
 from keyhall.oidc.pkce import S256CodeChallenge
 from keyhall.oidc.server import Server
@@ -43,6 +45,7 @@ class Provider:
         self.store = OidcStore(inst.store)
         self.keys = KeyRing(self.store, inst.secret_key)
         self.codes = CodeSeal(inst.secret_key)
+        self.sealed_tokens = SealedTokens(inst.secret_key)
         self.now = clock
         self._clients: tuple[tuple[int, int], dict[str, Client]] | None = None
         self.server = Server(self)
@@ -84,6 +87,20 @@ class Provider:
         if user is None and self.directory.refresh():
             user = self.directory.view.users.get(user_id)
         return user if user is not None and user.can_log_in else None
+
+    def token(self, value: str) -> StoredToken | None:
+        """A token this instance issued, as it stands now: an opaque access token opened, with
+        what may have revoked it early; a stored one (refresh, JWT access) read."""
+        now = self.now()
+        row = self.sealed_tokens.open(value)
+        if row is None:
+            stored = self.store.token(digest(value))
+            return None if stored is None else StoredToken(stored, now)
+        if row.expires_at > now:
+            found = self.store.revocations(row.token_hash, row.grant_id, row.sid, row.user_id)
+            if access_token.revoked(row, found):
+                row = replace(row, revoked=True)
+        return StoredToken(row, now)
 
     def user_claims(
         self, user: User, client: Client, scope: str, requested: Any = ()
@@ -137,34 +154,41 @@ class Provider:
         now = self.now()
         s = client.settings
         scopes = grant.scopes
-        at = access_token.mint(
-            self.keys,
-            fmt=s.access_token_format,
-            alg=s.signing_alg,
-            issuer=self.issuer,
-            grant=grant,
-            username=user.username,
-            now=now,
-            lifetime=s.access_token_lifetime,
-            extra_claims=self.extra_claims(user, client),
-        )
+        access = self._row("", "access", grant, now, s.access_token_lifetime)
+        rows = []
+        if s.access_token_format == "jwt":  # noqa: S105 - a format name
+            at = access_token.mint_jwt(
+                self.keys,
+                alg=s.signing_alg,
+                issuer=self.issuer,
+                grant=grant,
+                username=user.username,
+                now=now,
+                lifetime=s.access_token_lifetime,
+                extra_claims=self.extra_claims(user, client),
+            )
+            rows.append(replace(access, token_hash=digest(at)))
+        else:
+            at = self.sealed_tokens.seal(access)
         body: dict[str, Any] = {
             "access_token": at,
             "token_type": "Bearer",
             "expires_in": s.access_token_lifetime,
             "scope": grant.scope,
         }
-        rows = [self._row(at, "access", grant, now, s.access_token_lifetime)]
         # Refresh tokens for offline access (no prompt=consent needed) and confidential clients.
         if refresh is None:
             refresh = "offline_access" in scopes or not client.public
         if refresh:
             rt = new_secret()
-            rows.append(self._row(rt, "refresh", grant, now, s.refresh_token_lifetime))
+            rows.append(self._row(digest(rt), "refresh", grant, now, s.refresh_token_lifetime))
             body["refresh_token"] = rt
         # Stored before the ID token is signed: a write that has to be run again (the
-        # database busy, a code redeemed meanwhile) then costs no signature.
-        if not self.store.insert_tokens(rows, redeeming=redeeming, rotating=rotating):
+        # database busy, a code redeemed meanwhile) then costs no signature. A confidential
+        # client's refresh with an opaque access token stores nothing.
+        if (rows or redeeming or rotating) and not self.store.insert_tokens(
+            rows, redeeming=redeeming, rotating=rotating
+        ):
             return None
         if "openid" in scopes:
             body["id_token"] = id_token.mint(
@@ -183,9 +207,11 @@ class Provider:
             )
         return body
 
-    def _row(self, value: str, kind: str, grant: Grant, now: datetime, lifetime: int) -> TokenRow:
+    def _row(
+        self, token_hash: str, kind: str, grant: Grant, now: datetime, lifetime: int
+    ) -> TokenRow:
         return TokenRow(
-            token_hash=digest(value),
+            token_hash=token_hash,
             kind=kind,
             grant_id=grant.grant_id,
             client_id=grant.client_id,
@@ -198,6 +224,10 @@ class Provider:
             revoked=False,
             rotated=False,
         )
+
+    def _prune_revocations(self, now: datetime) -> None:
+        lifetimes = [c.settings.access_token_lifetime for c in self.store.clients()]
+        self.store.prune_revocations(now - timedelta(seconds=max(lifetimes, default=3600)))
 
     def longest_token_lifetime(self) -> timedelta:
         lifetimes = [
@@ -222,6 +252,7 @@ class Provider:
                 if ticks % 6 == 0:
                     now = self.now()
                     await asyncio.to_thread(self.store.delete_expired, now)
+                    await asyncio.to_thread(self._prune_revocations, now)
                     await asyncio.to_thread(self.keys.prune, now)
             except Exception as exc:
                 log.warning("oidc housekeeping failed", error=str(exc))

@@ -6,7 +6,7 @@ from typing import Any
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 
-from keyhall.oidc.grant import StoredToken, digest
+from keyhall.oidc.grant import StoredToken
 from keyhall.oidc.token import AUTH_METHODS
 
 
@@ -14,14 +14,13 @@ class RevocationEndpoint(_RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> StoredToken | None:
-        p = self.server.provider
-        row = p.store.token(digest(token_string))
-        return None if row is None else StoredToken(row, p.now())
+        token: StoredToken | None = self.server.provider.token(token_string)
+        return token
 
     def revoke_token(self, token: StoredToken, request: Any) -> None:
-        store = self.server.provider.store
-        if token.row.kind == "refresh":
-            r = token.row
-            store.revoke_grant(r.user_id, r.sid, r.grant_id)
+        p = self.server.provider
+        r = token.row
+        if r.kind == "refresh":
+            p.store.revoke_grant(r.user_id, r.sid, r.grant_id, p.now())
         else:
-            store.revoke_tokens(token_hash=token.row.token_hash)
+            p.store.revoke_tokens(p.now(), token_hash=r.token_hash)

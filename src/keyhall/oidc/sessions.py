@@ -46,7 +46,7 @@ class Sessions:
 
     def end(self, sid: str, username: str, now: datetime) -> list[str]:
         """End a session; queue logout tokens; return the client ids told."""
-        _, client_ids = self.store.end_session(sid)
+        _, client_ids = self.store.end_session(sid, now)
         self._notify([(c, sid) for c in client_ids], username, now)
         return client_ids
 
@@ -62,7 +62,7 @@ class Sessions:
             told.update((c, sid) for c in self.end(sid, user.username, now))
         if revoke_offline:
             holders = self.store.token_holders(user.id, now)
-            self.store.revoke_tokens(user_id=user.id)
+            self.store.revoke_tokens(now, user_id=user.id)
             self._notify([h for h in holders if h not in told], user.username, now)
 
     def replace(

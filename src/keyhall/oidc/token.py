@@ -82,7 +82,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         if token is None:
             # Redeemed before, or by a concurrent request: a replay.
             g = code.grant
-            self.provider.store.revoke_grant(g.user_id, g.sid, g.grant_id)
+            self.provider.store.revoke_grant(g.user_id, g.sid, g.grant_id, self.provider.now())
             raise InvalidGrantError()
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -107,7 +107,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             return None
         if row.rotated:
             # A rotated refresh token came back: it leaked or was replayed. End the family.
-            p.store.revoke_grant(row.user_id, row.sid, row.grant_id)
+            p.store.revoke_grant(row.user_id, row.sid, row.grant_id, p.now())
             return None
         return token
 
@@ -136,6 +136,6 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if rotated is None:
             # Used by a concurrent request between our read and our write: a replay.
             r = stored.row
-            p.store.revoke_grant(r.user_id, r.sid, r.grant_id)
+            p.store.revoke_grant(r.user_id, r.sid, r.grant_id, p.now())
             raise InvalidGrantError()
         return 200, rotated, self.TOKEN_RESPONSE_HEADER

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from keyhall.oidc.errors import InsufficientScopeError, InvalidTokenError
-from keyhall.oidc.grant import StoredToken, digest
 from keyhall.oidc.provider import Provider
 
 
 def userinfo(provider: Provider, bearer: str | None) -> dict[str, Any]:
-    """The claims an access token (opaque or JWT, both stored hashed) entitles its client to."""
+    """The claims an access token (opaque and sealed, or JWT and stored hashed) entitles its
+    client to."""
     if not bearer:
         raise InvalidTokenError("Missing access token.")
-    row = provider.store.token(digest(bearer))
-    stored = None if row is None or row.kind != "access" else StoredToken(row, provider.now())
-    if stored is None or not stored.is_active():
+    stored = provider.token(bearer)
+    if stored is None or stored.row.kind != "access" or not stored.is_active():
         raise InvalidTokenError("The access token is invalid, expired or revoked.")
     row = stored.row
     user = provider.active_user(row.user_id)

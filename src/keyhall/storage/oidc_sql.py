@@ -142,6 +142,14 @@ class Driver:
             cursor.close()
         return None if found is None else stmt.row(found)
 
+    def all(self, stmt: Prepared, values: Mapping[str, Any]) -> list[list[Any]]:
+        with self._connection() as conn:
+            cursor = conn.cursor()
+            cursor.execute(stmt.sql, stmt.args(values))
+            found = cursor.fetchall()
+            cursor.close()
+        return [stmt.row(r) for r in found]
+
     def write(self, stmt: Prepared, values: Mapping[str, Any]) -> int:
         """Run one statement in its own transaction and commit; how many rows it changed."""
         with self._connection() as conn:

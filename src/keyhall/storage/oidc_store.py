@@ -115,6 +115,18 @@ def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+def _upsert_revocation(dialect: str) -> Any:
+    """INSERT a revocation, or move an existing one's time to this one's."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(t.oidc_revocations)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.oidc_revocations.c.key], set_={"revoked_at": stmt.excluded.revoked_at}
+    )
+
+
+_REVOCATION_KEYS = ("k0", "k1", "k2", "k3")
+
+
 def _client(row: Any) -> Client:
     return Client(
         id=row.id,
@@ -194,6 +206,16 @@ class _Hot:
             sa.update(tokens)
             .where(tokens.c.token_hash == sa.bindparam("token_hash"))
             .values(revoked=sa.true()),
+        )
+        rv = t.oidc_revocations
+        self.revocations = Prepared(
+            engine,
+            sa.select(rv.c.key, rv.c.revoked_at).where(
+                rv.c.key.in_([sa.bindparam(k) for k in _REVOCATION_KEYS])
+            ),
+        )
+        self.revoke_entry = Prepared(
+            engine, _upsert_revocation(engine.dialect.name), ["key", "revoked_at"]
         )
         self.session_by_cookie = Prepared(
             engine,
@@ -459,7 +481,7 @@ class OidcStore:
             )
             return [(r.client_id, r.sid) for r in rows]
 
-    def end_session(self, sid: str) -> tuple[SessionRow | None, list[str]]:
+    def end_session(self, sid: str, now: datetime) -> tuple[SessionRow | None, list[str]]:
         """Delete a session and the tokens bound to it except offline ones; return its clients."""
         found = self.session(sid=sid)
         bound = t.oidc_tokens.c.sid == sid
@@ -481,6 +503,9 @@ class OidcStore:
                 sa.update(t.oidc_tokens)
                 .where(bound, sa.not_(t.oidc_tokens.c.scope.contains("offline_access")))
                 .values(revoked=True)
+            )
+            conn.execute(
+                _upsert_revocation(conn.dialect.name).values(key=f"session:{sid}", revoked_at=now)
             )
         return (found if deleted.rowcount else None), clients
 
@@ -567,25 +592,58 @@ class OidcStore:
         found = self._hot.driver.first(self._hot.token, {"token_hash": token_hash})
         return None if found is None else _token(found)
 
-    def revoke_tokens(self, *, token_hash: str | None = None, user_id: str | None = None) -> int:
-        """Revoke one token (by digest) or every token of a user."""
+    def revoke_tokens(
+        self, now: datetime, *, token_hash: str | None = None, user_id: str | None = None
+    ) -> None:
+        """Revoke one access token (by digest) or every token of a user, stored or sealed."""
         if token_hash is not None:
-            return self._hot.driver.write(self._hot.revoke_token, {"token_hash": token_hash})
+            hot = self._hot
+            hot.driver.transaction(
+                [
+                    (hot.revoke_token, [{"token_hash": token_hash}], False),
+                    (hot.revoke_entry, [{"key": f"token:{token_hash}", "revoked_at": now}], False),
+                ]
+            )
+            return
         assert user_id is not None
         with self.engine.begin() as conn:
-            return int(
-                conn.execute(
-                    sa.update(t.oidc_tokens)
-                    .where(t.oidc_tokens.c.user_id == user_id)
-                    .values(revoked=True)
-                ).rowcount
+            conn.execute(
+                sa.update(t.oidc_tokens)
+                .where(t.oidc_tokens.c.user_id == user_id)
+                .values(revoked=True)
+            )
+            conn.execute(
+                _upsert_revocation(conn.dialect.name).values(key=f"user:{user_id}", revoked_at=now)
             )
 
-    def revoke_grant(self, user_id: str, sid: str, grant_id: str) -> int:
-        """Revoke every token issued from one grant: a replayed code or refresh token, or a
-        revocation request (RFC 7009 §2.1). Prepared: the first two are on hot paths."""
+    def revoke_grant(self, user_id: str, sid: str, grant_id: str, now: datetime) -> None:
+        """Revoke every token issued from one grant, stored or sealed: a replayed code or refresh
+        token, or a revocation request (RFC 7009 §2.1). Prepared: the first two are on hot
+        paths."""
+        hot = self._hot
         values = {"user_id": user_id, "sid": sid, "grant_id": grant_id}
-        return self._hot.driver.write(self._hot.revoke_grant, values)
+        hot.driver.transaction(
+            [
+                (hot.revoke_grant, [values], False),
+                (hot.revoke_entry, [{"key": f"grant:{grant_id}", "revoked_at": now}], False),
+            ]
+        )
+
+    def revocations(
+        self, token_hash: str, grant_id: str, sid: str, user_id: str
+    ) -> dict[str, datetime]:
+        """When each revocation that may apply to a sealed access token was made, by key."""
+        keys = (f"token:{token_hash}", f"grant:{grant_id}", f"session:{sid}", f"user:{user_id}")
+        found = self._hot.driver.all(
+            self._hot.revocations, dict(zip(_REVOCATION_KEYS, keys, strict=True))
+        )
+        return {key: utc(at) for key, at in found}
+
+    def prune_revocations(self, before: datetime) -> None:
+        """Forget revocations older than any token they could apply to."""
+        rv = t.oidc_revocations
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(rv).where(rv.c.revoked_at < before))
 
     # -- back-channel logout outbox ------------------------------------------------------
     def enqueue_logouts(self, items: Iterable[tuple[str, str, str]], now: datetime) -> None:

@@ -114,6 +114,16 @@ oidc_tokens = sa.Table(
     sa.Index("ix_oidc_tokens_holder", "user_id", "sid", "grant_id"),
 )
 
+# What ended opaque access tokens early, which are sealed rather than stored: a token, a grant,
+# a session or all of a user's, by key ("token:<digest>", "grant:<id>", "session:<sid>",
+# "user:<id>"); kept as long as a token issued before could live (migration 0008).
+oidc_revocations = sa.Table(
+    "oidc_revocations",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("revoked_at", Timestamp, nullable=False, index=True),
+)
+
 oidc_logout_outbox = sa.Table(
     "oidc_logout_outbox",
     metadata,
