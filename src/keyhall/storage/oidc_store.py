@@ -289,7 +289,7 @@ class OidcStore:
     def _delete_client(self, client_id: str) -> bool:
         with self.store.write() as writer:
             conn = writer.conn
-            for table in (t.oidc_codes, t.oidc_tokens, t.oidc_session_clients, t.oidc_consents):
+            for table in (t.oidc_tokens, t.oidc_session_clients, t.oidc_consents):
                 conn.execute(sa.delete(table).where(table.c.client_id == client_id))
             return bool(
                 conn.execute(
@@ -566,18 +566,7 @@ class OidcStore:
         steps: list[Step] = []
         if redeeming is not None:
             code_hash, code = redeeming
-            used = {
-                "code_hash": code_hash,
-                "grant_id": code.grant_id,
-                "client_id": code.client_id,
-                "user_id": code.user_id,
-                "sid": code.sid,
-                "redirect_uri": code.redirect_uri,
-                "scope": code.scope,
-                "details": code.details,
-                "used": True,
-                "expires_at": code.expires_at,
-            }
+            used = {"code_hash": code_hash, "expires_at": code.expires_at}
             steps.append((hot.redeem, [used], True))
             # The session's clients get back-channel logout when it ends (once each).
             member = {"sid": code.sid, "client_id": code.client_id}

@@ -80,19 +80,15 @@ oidc_consents = sa.Table(
     sa.Column("granted_at", Timestamp, nullable=False),
 )
 
+# Redeemed authorization codes, by digest, until they would have expired: codes carry their
+# grant sealed (keyhall.oidc.codes), so this is all that makes one single-use. One b-tree on
+# SQLite, written once per code flow (migration 0009).
 oidc_codes = sa.Table(
     "oidc_codes",
     metadata,
     sa.Column("code_hash", sa.String(64), primary_key=True),
-    sa.Column("grant_id", sa.String(64), nullable=False),
-    sa.Column("client_id", sa.String(128), nullable=False),
-    sa.Column("user_id", sa.String(36), nullable=False),
-    sa.Column("sid", sa.String(64), nullable=False),
-    sa.Column("redirect_uri", sa.Text, nullable=False),
-    sa.Column("scope", sa.Text, nullable=False),
-    sa.Column("details", sa.JSON, nullable=False),
-    sa.Column("used", sa.Boolean, nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False, index=True),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 oidc_tokens = sa.Table(
