@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -97,7 +97,8 @@ FORM = "application/x-www-form-urlencoded"
 
 async def params_of(request: Request) -> list[tuple[str, str]]:
     if request.method != "POST":
-        return list(request.query_params.multi_items())
+        # What Starlette's `query_params` parses, without building its multi-dict.
+        return parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
     if request.headers.get("content-type", "").partition(";")[0].strip().lower() == FORM:
         # RFC 6749 §3.2 and §4.1.3: token and authorization POSTs are form-urlencoded; parsing
         # that directly costs a fraction of the general multipart form parser.
@@ -164,11 +165,13 @@ def respond(resp: AuthorizationResponse) -> Response:
             {"action": resp.redirect_uri, "params": resp.params, "nonce": nonce},
             csp=csp,
         )
-    location = resp.redirect_uri
+    # Quoted as RedirectResponse would, but only the registered URI: the parameters are
+    # form-encoded already, and a sealed code is long enough for quoting it to show.
+    location = quote(resp.redirect_uri, safe=":/%#?=@[]!$&'()*+,;")
     if resp.params:
         sep = "&" if urlsplit(resp.redirect_uri).query else "?"
         location += sep + urlencode(resp.params)
-    return RedirectResponse(location, status_code=303, headers=security_headers())
+    return Response(status_code=303, headers={"location": location, **security_headers()})
 
 
 def browser_id(request: Request) -> tuple[str, bool]:
