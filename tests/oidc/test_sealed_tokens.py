@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from keyhall.oidc.access_token import CLOCK_SKEW, SealedTokens, revoked
+from keyhall.oidc.access_token import CLOCK_SKEW, OPENED_KEPT, SealedTokens, revoked
 from keyhall.oidc.grant import digest
 from keyhall.storage.oidc_store import TokenRow
 
@@ -54,3 +54,15 @@ def test_what_revokes_a_sealed_token() -> None:
     assert revoked(ROW, {"user:user-1": NOW})
     assert revoked(ROW, {"user:user-1": NOW - CLOCK_SKEW})
     assert not revoked(ROW, {"user:user-1": NOW - CLOCK_SKEW - timedelta(microseconds=1)})
+
+
+def test_opened_tokens_are_kept_but_only_those_that_opened() -> None:
+    tokens = SealedTokens(SECRET)
+    token = tokens.seal(ROW)
+    first = tokens.open(token)
+    assert first is not None and tokens.open(token) is first  # kept, not opened again
+    forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    assert tokens.open(forged) is None and tokens.open(forged) is None
+    many = [tokens.seal(ROW) for _ in range(OPENED_KEPT + 1)]
+    assert all(tokens.open(t) is not None for t in many)  # a full store is swept, not refused
+    assert tokens.open(token) == first
