@@ -84,9 +84,7 @@ def mint(
 def read_hint(keys: KeyRing, token: str, issuer: str) -> dict[str, Any] | None:
     """RP-Initiated Logout §2: an ID token we issued, its signature checked; expiry is no bar."""
     try:
-        decoded = jwt.decode(
-            token, keys.verification_keys(), algorithms=ALGORITHMS
-        )
+        decoded = jwt.decode(token, keys.verification_keys(), algorithms=ALGORITHMS)
     except (JoseError, ValueError):
         return None
     claims = dict(decoded.claims)
