@@ -1,7 +1,8 @@
 """The provider: the OIDC parts wired over one instance — store, keys, Authlib server, clock.
 
 Every method here is synchronous and may touch the database or sign: the web layer calls them
-through a thread pool, never on the event loop.
+through a thread pool, or on the event loop for the hot endpoints on SQLite
+(`keyhall.web.oidc.hot`).
 """
 
 from __future__ import annotations
