@@ -15,7 +15,7 @@ CODE = CodeRow(
     "grant-1", "client-1", "user-1", "sid-1", "oc://android.opencloud.eu", "openid é",
     {"auth_time": 1764064800, "amr": ["pwd", "otp"], "nonce": "n", "code_challenge": "abc",
      "code_challenge_method": "S256"},
-    used=False, expires_at=datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC),
+    expires_at=datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC),
 )  # fmt: skip
 
 

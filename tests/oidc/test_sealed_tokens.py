@@ -31,9 +31,7 @@ def test_codes_and_other_secrets_do_not_open_as_tokens() -> None:
     from keyhall.oidc.codes import CodeSeal
     from keyhall.storage.oidc_store import CodeRow
 
-    code = CodeSeal(SECRET).seal(
-        CodeRow("g", "c", "u", "s", "https://rp/cb", "openid", {}, False, NOW)
-    )
+    code = CodeSeal(SECRET).seal(CodeRow("g", "c", "u", "s", "https://rp/cb", "openid", {}, NOW))
     assert SealedTokens(SECRET).open(code) is None  # another purpose, another key
     assert SealedTokens(bytes(32)).open(SealedTokens(SECRET).seal(ROW)) is None
     token = SealedTokens(SECRET).seal(ROW)

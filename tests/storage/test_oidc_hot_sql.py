@@ -106,7 +106,7 @@ def test_code_redeemed_once_with_its_tokens(store: Store) -> None:
     oidc = OidcStore(store)
     code = CodeRow(
         "grant-1", "client-1", "user-1", "sid-1", "https://rp.example/cb", "openid",
-        {"code_challenge": "abc", "code_challenge_method": "S256"}, used=False,
+        {"code_challenge": "abc", "code_challenge_method": "S256"},
         expires_at=NOW + timedelta(seconds=60),
     )  # fmt: skip
     assert oidc.insert_tokens([_token("a" * 64)], redeeming=("c" * 64, code))

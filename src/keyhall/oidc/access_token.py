@@ -2,7 +2,7 @@
 
 An opaque access token is its token row sealed (`keyhall.oidc.sealed`), not stored: a refresh
 then writes nothing, and userinfo reads the row back from the token itself. What can end such a
-token early is recorded apart (`OidcStore.revoke_*`, read by `Provider.access_token`). JWT access
+token early is recorded apart (`OidcStore.revoke_*`, read by `Provider.token`). JWT access
 tokens are stored hashed, as refresh tokens are.
 """
 

@@ -221,7 +221,6 @@ def issue_code(
             req.redirect_uri,
             grant.scope,
             details,
-            False,
             now + CODE_LIFETIME,
         )
     )

@@ -48,6 +48,5 @@ class CodeSeal:
             redirect_uri,
             scope,
             details,
-            False,
             datetime.fromtimestamp(expires, UTC),
         )

@@ -226,10 +226,6 @@ class Provider:
             rotated=False,
         )
 
-    def _prune_revocations(self, now: datetime) -> None:
-        lifetimes = [c.settings.access_token_lifetime for c in self.store.clients()]
-        self.store.prune_revocations(now - timedelta(seconds=max(lifetimes, default=3600)))
-
     def longest_token_lifetime(self) -> timedelta:
         lifetimes = [
             max(c.settings.id_token_lifetime, c.settings.access_token_lifetime)
@@ -253,7 +249,8 @@ class Provider:
                 if ticks % 6 == 0:
                     now = self.now()
                     await asyncio.to_thread(self.store.delete_expired, now)
-                    await asyncio.to_thread(self._prune_revocations, now)
+                    before = now - self.longest_token_lifetime()
+                    await asyncio.to_thread(self.store.prune_revocations, before)
                     await asyncio.to_thread(self.keys.prune, now)
             except Exception as exc:
                 log.warning("oidc housekeeping failed", error=str(exc))

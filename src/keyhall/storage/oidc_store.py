@@ -57,6 +57,8 @@ class SessionRow:
 
 @dataclass(frozen=True, slots=True)
 class CodeRow:
+    """The grant an authorization code carries, sealed in it (`keyhall.oidc.codes`)."""
+
     grant_id: str
     client_id: str
     user_id: str
@@ -64,7 +66,6 @@ class CodeRow:
     redirect_uri: str
     scope: str
     details: dict[str, Any]
-    used: bool
     expires_at: datetime
 
 
@@ -108,17 +109,19 @@ def _client_written() -> None:
     _last_client_write = next(_client_writes) + 1
 
 
+def _insert(dialect: str, table: sa.Table) -> Any:
+    """The INSERT of SQLite or PostgreSQL, which both take ON CONFLICT clauses."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand (SQLite or PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand."""
+    return _insert(conn.dialect.name, table).on_conflict_do_nothing()
 
 
 def _upsert_revocation(dialect: str) -> Any:
     """INSERT a revocation, or move an existing one's time to this one's."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(t.oidc_revocations)
+    stmt = _insert(dialect, t.oidc_revocations)
     return stmt.on_conflict_do_update(
         index_elements=[t.oidc_revocations.c.key], set_={"revoked_at": stmt.excluded.revoked_at}
     )
@@ -171,18 +174,20 @@ class _Hot:
     def __init__(self, store: Store) -> None:
         engine = store.engine
         codes, tokens, sessions = t.oidc_codes, t.oidc_tokens, t.oidc_sessions
-        insert_ignore = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        dialect = engine.dialect.name
         self.driver = store.driver
         self.token = Prepared(
             engine, sa.select(tokens).where(tokens.c.token_hash == sa.bindparam("token_hash"))
         )
         self.insert_tokens = Prepared(engine, sa.insert(tokens), _TOKEN_COLUMNS)
         # A code's digest, stored when it is redeemed: the insert that finds it is a replay.
-        self.redeem = Prepared(engine, insert_ignore(codes).on_conflict_do_nothing(), _CODE_COLUMNS)
+        self.redeem = Prepared(
+            engine, _insert(dialect, codes).on_conflict_do_nothing(), _CODE_COLUMNS
+        )
         self.insert_flow = Prepared(engine, sa.insert(t.login_flows), _FLOW_COLUMNS)
         self.session_client = Prepared(
             engine,
-            insert_ignore(t.oidc_session_clients).on_conflict_do_nothing(),
+            _insert(dialect, t.oidc_session_clients).on_conflict_do_nothing(),
             ["sid", "client_id"],
         )
         self.rotate = Prepared(
@@ -214,9 +219,7 @@ class _Hot:
                 rv.c.key.in_([sa.bindparam(k) for k in _REVOCATION_KEYS])
             ),
         )
-        self.revoke_entry = Prepared(
-            engine, _upsert_revocation(engine.dialect.name), ["key", "revoked_at"]
-        )
+        self.revoke_entry = Prepared(engine, _upsert_revocation(dialect), ["key", "revoked_at"])
         self.session_by_cookie = Prepared(
             engine,
             sa.select(sessions).where(sessions.c.cookie_hash == sa.bindparam("cookie_hash")),
